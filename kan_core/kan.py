@@ -1,0 +1,367 @@
+"""The Kolmogorov-Arnold Network: a stack of layers whose every edge is a learnable 1-D function.
+
+Names and array layouts follow pykan so results can be compared number for number:
+    width       [n0, n1, ..., nL]
+    layer.grid        (n_in, G + 2k + 1)
+    layer.coef        (n_in, n_out, G + k)
+    layer.scale_base  (n_in, n_out)
+    layer.scale_sp    (n_in, n_out)
+    layer.mask        (n_in, n_out)   1 live, 0 pruned
+"""
+import numpy as np
+
+from . import bspline
+from .kernels import BASE_KINDS, layer_backward, layer_basis, layer_forward
+
+MAX_WIDTH = 1000
+_EMPTY3 = np.empty((0, 0, 0))
+PARAM_NAMES = ("coef", "scale_base", "scale_sp")
+
+
+def check_width(width):
+    """Validate a width list [n0, ..., nL] and return it as a list of ints."""
+    try:
+        width = list(width)
+    except TypeError:
+        raise ValueError(f"width must be a list of layer sizes like [2, 5, 1]; got {width!r}.") from None
+    if len(width) < 2:
+        raise ValueError(f"width needs at least two layer sizes (inputs and outputs), like [2, 5, 1]; got {width!r}.")
+    for n in width:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_WIDTH:
+            raise ValueError(
+                f"Every layer size in width must be a whole number from 1 to {MAX_WIDTH}; got {n!r} in {width!r}.")
+    return [int(n) for n in width]
+
+
+def check_xy(x, y, n_in, n_out):
+    """Return x (N, n_in) and y (N, n_out) as contiguous float64 arrays, or raise ValueError."""
+    x = check_x(x, n_in)
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 1 and n_out == 1:
+        y = y[:, None]
+    if y.shape != (x.shape[0], n_out):
+        raise ValueError(f"Targets y must have shape ({x.shape[0]}, {n_out}) to match x; got {y.shape}.")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("Targets y contain NaN or infinite values; only finite numbers are allowed.")
+    return x, np.ascontiguousarray(y)
+
+
+def check_x(x, n_in):
+    try:
+        x = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("Inputs x must be an array of numbers.") from None
+    if x.ndim == 1 and n_in == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] != n_in or x.shape[0] < 1:
+        raise ValueError(f"Inputs x must have shape (N, {n_in}) with N >= 1; got {x.shape}.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("Inputs x contain NaN or infinite values; only finite numbers are allowed.")
+    return np.ascontiguousarray(x)
+
+
+class KANLayer:
+    """One layer: n_in * n_out edge functions sharing a knot grid per input."""
+
+    def __init__(self, grid, coef, scale_base, scale_sp, mask, k, base="silu"):
+        self.grid = grid
+        self.coef = coef
+        self.scale_base = scale_base
+        self.scale_sp = scale_sp
+        self.mask = mask
+        self.k = k
+        self.base = base
+
+    @property
+    def in_dim(self):
+        return self.coef.shape[0]
+
+    @property
+    def out_dim(self):
+        return self.coef.shape[1]
+
+    @property
+    def G(self):
+        return self.grid.shape[1] - 2 * self.k - 1
+
+    def basis_cache(self, X):
+        """Everything about X (N, n_in) the passes need, laid out input-major: span (n_in, N),
+        local basis values and derivatives (n_in, N, k+1), base values and derivatives (n_in, N)."""
+        N, n_in = X.shape
+        span = np.empty((n_in, N), dtype=np.int64)
+        V = np.empty((n_in, N, self.k + 1))
+        dV = np.empty_like(V)
+        B = np.empty((n_in, N))
+        dB = np.empty_like(B)
+        layer_basis(np.ascontiguousarray(X.T), self.grid, self.k, bspline.uniform_basis_poly(self.k), BASE_KINDS[self.base],
+                    span, V, dV, B, dB)
+        return span, V, dV, B, dB
+
+    def forward(self, X, want_edges=False, cache=None):
+        """X (N, n_in) -> Y (N, n_out), and edge outputs (N, n_out, n_in) when want_edges."""
+        span, V, _, B, _ = self.basis_cache(X) if cache is None else cache
+        N = X.shape[0]
+        Y = np.empty((N, self.out_dim))
+        E = np.empty((N, self.out_dim, self.in_dim)) if want_edges else _EMPTY3
+        layer_forward(span, V, B, self.coef, self.scale_base, self.scale_sp, self.mask, Y, E)
+        return (Y, E) if want_edges else Y
+
+    def backward(self, cache, dY, dE=_EMPTY3):
+        """Given the basis cache of the inputs and dL/dY (N, n_out): returns dL/dX (N, n_in) and a
+        dict of parameter gradients shaped like the parameters."""
+        span, V, dV, B, dB = cache
+        dX = np.empty(span.shape[::-1])
+        grads = {"coef": np.empty_like(self.coef), "scale_base": np.empty_like(self.scale_base),
+                 "scale_sp": np.empty_like(self.scale_sp)}
+        layer_backward(span, V, dV, B, dB, dY, dE, self.coef, self.scale_base, self.scale_sp, self.mask,
+                       dX, grads["coef"], grads["scale_base"], grads["scale_sp"])
+        return dX, grads
+
+    def spline_values(self, X):
+        """The bare spline sum_m coef B_m(x) per edge: (N, n_in, n_out)."""
+        return bspline.spline(X, self.grid, self.coef, self.k)
+
+    def copy(self):
+        return KANLayer(self.grid.copy(), self.coef.copy(), self.scale_base.copy(),
+                        self.scale_sp.copy(), self.mask.copy(), self.k, self.base)
+
+
+class KAN:
+    """KAN(width=[n0, ..., nL], grid=G, k=3, grid_range=(-1, 1), seed=0, noise_scale=0.3, base='silu').
+
+    Edge function: phi = mask * (scale_base * base(x) + scale_sp * sum_m coef[m] B_m(x)); each node
+    sums its incoming edges. Initialised as pykan: a small-noise spline, scale_base drawn from
+    U(-1/sqrt(n_in), 1/sqrt(n_in)), scale_sp = 1/sqrt(n_in).
+    """
+
+    def __init__(self, width, grid=5, k=3, grid_range=(-1.0, 1.0), seed=0, noise_scale=0.3,
+                 base="silu", grid_eps=0.02):
+        self.width = check_width(width)
+        G, k, grid_range = bspline.check_grid_args(grid, k, grid_range)
+        if base not in BASE_KINDS:
+            raise ValueError(f"base must be one of {', '.join(BASE_KINDS)}; got {base!r}.")
+        if not (np.isfinite(noise_scale) and noise_scale >= 0):
+            raise ValueError(f"noise_scale must be a finite number >= 0; got {noise_scale!r}.")
+        if not (np.isfinite(grid_eps) and 0.0 <= grid_eps <= 1.0):
+            raise ValueError(f"grid_eps must be a number from 0 to 1; got {grid_eps!r}.")
+        self.k = k
+        self.grid_range = grid_range
+        self.base = base
+        self.grid_eps = float(grid_eps)
+        self.seed = seed
+        rng = np.random.default_rng(seed)
+        self.layers = []
+        for n_in, n_out in zip(self.width[:-1], self.width[1:]):
+            grid_arr = bspline.make_grid(n_in, G, k, grid_range)
+            knots_x = grid_arr[:, k:k + G + 1].T
+            noise = (rng.random((G + 1, n_in, n_out)) - 0.5) * noise_scale / G
+            coef = bspline.fit_coef(knots_x, noise, grid_arr, k)
+            bound = 1.0 / np.sqrt(n_in)
+            scale_base = rng.uniform(-bound, bound, (n_in, n_out))
+            scale_sp = np.full((n_in, n_out), bound)
+            mask = np.ones((n_in, n_out))
+            self.layers.append(KANLayer(grid_arr, coef, scale_base, scale_sp, mask, k, base))
+
+    # -- evaluation -------------------------------------------------------------------------
+    @property
+    def G(self):
+        """Grid size of the first layer (all layers share it unless changed by hand)."""
+        return self.layers[0].G
+
+    @property
+    def depth(self):
+        return len(self.layers)
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        """x (N, n0) -> (N, nL)."""
+        h = check_x(x, self.width[0])
+        for layer in self.layers:
+            h = layer.forward(h)
+        return h
+
+    def forward_detail(self, x):
+        """Everything a figure needs: dict with
+        'acts'  list of layer inputs, acts[l] (N, n_l)  (acts[L] is the output),
+        'edges' list of edge outputs, edges[l] (N, n_{l+1}, n_l)."""
+        h = check_x(x, self.width[0])
+        acts, edges = [h], []
+        for layer in self.layers:
+            h, e = layer.forward(h, want_edges=True)
+            acts.append(h)
+            edges.append(e)
+        return {"acts": acts, "edges": edges, "output": h}
+
+    def edge(self, l, i, j):
+        """The edge function phi_{l,j,i} as a 1-D callable: array (M,) -> array (M,)."""
+        layer = self.layers[l]
+        sub = KANLayer(layer.grid[i:i + 1], layer.coef[i:i + 1, j:j + 1], layer.scale_base[i:i + 1, j:j + 1],
+                       layer.scale_sp[i:i + 1, j:j + 1], layer.mask[i:i + 1, j:j + 1], layer.k, layer.base)
+        sub = sub.copy()
+
+        def phi(x):
+            x = np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(-1, 1))
+            return sub.forward(x)[:, 0]
+        return phi
+
+    # -- training protocol ------------------------------------------------------------------
+    def loss_and_grad(self, x, y):
+        """Mean squared error and its gradient: (mse, [ {coef, scale_base, scale_sp} per layer ])."""
+        x, y = check_xy(x, y, self.width[0], self.width[-1])
+        h, caches = x, []
+        for layer in self.layers:
+            caches.append(layer.basis_cache(h))
+            h = layer.forward(h, cache=caches[-1])
+        diff = h - y
+        loss = float(np.mean(diff * diff))
+        d = (2.0 / diff.size) * diff
+        grads = [None] * self.depth
+        for l in range(self.depth - 1, -1, -1):
+            d, grads[l] = self.layers[l].backward(caches[l], d)
+        return loss, grads
+
+    def loss_and_flat_grad(self, x, y):
+        loss, grads = self.loss_and_grad(x, y)
+        return loss, np.concatenate([g[name].ravel() for g in grads for name in PARAM_NAMES])
+
+    def get_params(self):
+        return np.concatenate([getattr(layer, name).ravel() for layer in self.layers for name in PARAM_NAMES])
+
+    def set_params(self, theta):
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.shape != (self.n_params,):
+            raise ValueError(f"The parameter vector must have length {self.n_params}; got shape {theta.shape}.")
+        if not np.all(np.isfinite(theta)):
+            raise ValueError("The parameter vector contains NaN or infinite values; only finite numbers are allowed.")
+        pos = 0
+        for layer in self.layers:
+            for name in PARAM_NAMES:
+                arr = getattr(layer, name)
+                arr[...] = theta[pos:pos + arr.size].reshape(arr.shape)
+                pos += arr.size
+
+    @property
+    def n_params(self):
+        return sum(getattr(layer, name).size for layer in self.layers for name in PARAM_NAMES)
+
+    @staticmethod
+    def count_params(width, grid, k):
+        """Parameters of a KAN of this shape: every edge has G + k coefficients and two scales."""
+        width = check_width(width)
+        return sum(a * b for a, b in zip(width[:-1], width[1:])) * (grid + k + 2)
+
+    def copy(self):
+        new = object.__new__(KAN)
+        new.__dict__.update(self.__dict__)
+        new.width = list(self.width)
+        new.layers = [layer.copy() for layer in self.layers]
+        return new
+
+    # -- grids ------------------------------------------------------------------------------
+    def update_grid(self, x, grid_eps=None):
+        """Move every layer's knots to follow the data (uniform/quantile blend, grid_eps), keeping
+        each edge's spline by a least-squares refit at the layer's inputs."""
+        grid_eps = self.grid_eps if grid_eps is None else grid_eps
+        h = check_x(x, self.width[0])
+        for layer in self.layers:
+            old = layer.spline_values(h)
+            layer.grid = bspline.grid_from_samples(h, layer.G, layer.k, grid_eps)
+            layer.coef = bspline.fit_coef(h, old, layer.grid, layer.k)
+            h = layer.forward(h)
+
+    def refine(self, new_grid, x=None):
+        """A new KAN with new_grid intervals per edge (grid extension), keeping every function.
+
+        Each input's new knots subdivide its current range: knot j of the new_grid + 1 sits at
+        fraction j * G / new_grid of the way along the old knot sequence, so when new_grid is a
+        multiple of G every old interval is split evenly. The k extension knots on each side are
+        kept as they were, so the old spline (zero beyond them) lies in the new spline space and is
+        re-expressed exactly; otherwise as closely as least squares allows. The fit uses a dense
+        sweep of the extended grid plus the layer's inputs from x. scale_base, scale_sp and mask
+        are copied.
+        """
+        G, k, _ = bspline.check_grid_args(new_grid, self.k, self.grid_range)
+        new = self.copy()
+        h = None if x is None else check_x(x, self.width[0])
+        for l, layer in enumerate(self.layers):
+            old = layer.grid
+            where = np.linspace(0.0, layer.G, G + 1)
+            inner = np.stack([np.interp(where, np.arange(layer.G + 1), row[k:k + layer.G + 1]) for row in old])
+            grid = np.concatenate([old[:, :k], inner, old[:, old.shape[1] - k:]], axis=1)
+            n_sweep = max(400, 8 * (G + 2 * k))
+            u = np.linspace(0.0, 1.0, n_sweep, endpoint=False)[:, None]
+            pts = old[:, 0][None, :] + (old[:, -1] - old[:, 0])[None, :] * u
+            if h is not None:
+                pts = np.concatenate([pts, h], axis=0)
+            nl = new.layers[l]
+            nl.grid = grid
+            nl.coef = bspline.fit_coef(pts, layer.spline_values(pts), grid, k)
+            if h is not None:
+                h = layer.forward(h)
+        return new
+
+    # -- serialisation ----------------------------------------------------------------------
+    def to_dict(self):
+        return {
+            "kind": "kan",
+            "width": list(self.width),
+            "k": self.k,
+            "grid_range": list(self.grid_range),
+            "base": self.base,
+            "grid_eps": self.grid_eps,
+            "layers": [{name: getattr(layer, name).tolist() for name in ("grid",) + PARAM_NAMES + ("mask",)}
+                       for layer in self.layers],
+        }
+
+    @classmethod
+    def from_dict(cls, d):
+        """Rebuild a KAN from to_dict() output, checking every shape and number."""
+        if not isinstance(d, dict) or d.get("kind") != "kan":
+            raise ValueError("This is not a KAN model file: expected a JSON object with \"kind\": \"kan\".")
+        for key in ("width", "k", "layers", "base"):
+            if key not in d:
+                raise ValueError(f"The model file is missing the field {key!r}.")
+        width = check_width(d["width"])
+        k = d["k"]
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= bspline.MAX_K:
+            raise ValueError(f"The model's spline order k must be a whole number from 0 to {bspline.MAX_K}; got {k!r}.")
+        if d["base"] not in BASE_KINDS:
+            raise ValueError(f"The model's base must be one of {', '.join(BASE_KINDS)}; got {d['base']!r}.")
+        layers_in = d["layers"]
+        if not isinstance(layers_in, list) or len(layers_in) != len(width) - 1:
+            raise ValueError(f"A model of width {width} needs {len(width) - 1} layers; the file has "
+                             f"{len(layers_in) if isinstance(layers_in, list) else 'none'}.")
+        grid_range = d.get("grid_range", [-1.0, 1.0])
+        model = cls(width, grid=1, k=k, grid_range=grid_range, base=d["base"], grid_eps=d.get("grid_eps", 0.02))
+        for l, (raw, n_in, n_out) in enumerate(zip(layers_in, width[:-1], width[1:])):
+            if not isinstance(raw, dict):
+                raise ValueError(f"Layer {l} of the model file is not an object.")
+            arrays = {}
+            for name in ("grid",) + PARAM_NAMES + ("mask",):
+                if name not in raw:
+                    raise ValueError(f"Layer {l} of the model file is missing {name!r}.")
+                try:
+                    arr = np.asarray(raw[name], dtype=np.float64)
+                except (TypeError, ValueError):
+                    raise ValueError(f"Layer {l} field {name!r} must be a nested list of numbers.") from None
+                if not np.all(np.isfinite(arr)):
+                    raise ValueError(f"Layer {l} field {name!r} contains NaN or infinite numbers; only finite numbers are allowed.")
+                arrays[name] = arr
+            n_knots = arrays["grid"].shape[-1] if arrays["grid"].ndim == 2 else -1
+            G = n_knots - 2 * k - 1
+            expected = {"grid": (n_in, n_knots), "coef": (n_in, n_out, G + k), "scale_base": (n_in, n_out),
+                        "scale_sp": (n_in, n_out), "mask": (n_in, n_out)}
+            if G < 1 or G > bspline.MAX_GRID:
+                raise ValueError(f"Layer {l}'s grid must have shape ({n_in}, G + 2k + 1) with G from 1 to "
+                                 f"{bspline.MAX_GRID}; got {arrays['grid'].shape}.")
+            for name, shape in expected.items():
+                if arrays[name].shape != shape:
+                    raise ValueError(f"Layer {l} field {name!r} must have shape {shape}; got {arrays[name].shape}.")
+            if np.any(np.diff(arrays["grid"], axis=1) <= 0):
+                raise ValueError(f"Layer {l}'s grid knots must increase strictly along each row.")
+            layer = model.layers[l]
+            for name, arr in arrays.items():
+                setattr(layer, name, np.ascontiguousarray(arr))
+        return model
