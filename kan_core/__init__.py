@@ -12,3 +12,28 @@ Every model (KAN, MLP) follows one small protocol so optimizers and trainers wor
     model.copy()                  -> an independent deep copy
     model.to_dict() / Cls.from_dict(d) -> JSON-safe dict and its validated inverse
 """
+from .data import PRESETS, Target, make_dataset, target_from_formula
+from .formula import Formula, FormulaError, parse_formula
+from .kan import KAN
+from .mlp import MLP
+from .optim import LBFGS, Adam
+from .trainer import Trainer
+
+__all__ = ["KAN", "MLP", "Adam", "LBFGS", "Trainer", "PRESETS", "Target", "make_dataset",
+           "target_from_formula", "parse_formula", "Formula", "FormulaError", "warmup"]
+
+
+def warmup():
+    """Compile (or load from numba's on-disk cache) every kernel once, on uniform and moved grids,
+    so the first student to press a button does not wait for the compiler."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (16, 2))
+    y = x[:, :1] * x[:, 1:]
+    model = KAN([2, 2, 1], grid=3, k=3)
+    model.loss_and_grad(x, y)
+    model.forward_detail(x)
+    model.update_grid(x)
+    model.loss_and_grad(x, y)
+    model.refine(6, x)

@@ -49,19 +49,29 @@ def layer_forward(span, V, B, coef, scale_base, scale_sp, mask, Y, E):
     k = V.shape[2] - 1
     want_edges = E.shape[0] == N
     Y[:] = 0.0
+    if want_edges:
+        E[:] = 0.0
     for i in range(n_in):
-        for n in range(N):
-            s = span[i, n]
-            b = B[i, n]
-            for j in range(n_out):
-                mk = mask[i, j]
+        Vi = V[i]
+        for j in range(n_out):
+            mk = mask[i, j]
+            if mk == 0.0:
+                continue
+            c = coef[i, j]
+            wb = mk * scale_base[i, j]
+            ws = mk * scale_sp[i, j]
+            for n in range(N):
+                s = span[i, n]
                 sp = 0.0
-                if s >= 0 and mk != 0.0:
+                if k <= s < nb:  # every one of the k+1 local functions exists
+                    for r in range(k + 1):
+                        sp += c[s - k + r] * Vi[n, r]
+                elif s >= 0:
                     for r in range(k + 1):
                         m = s - k + r
                         if 0 <= m < nb:
-                            sp += coef[i, j, m] * V[i, n, r]
-                phi = mk * (scale_base[i, j] * b + scale_sp[i, j] * sp)
+                            sp += c[m] * Vi[n, r]
+                phi = wb * B[i, n] + ws * sp
                 Y[n, j] += phi
                 if want_edges:
                     E[n, j, i] = phi
@@ -79,31 +89,44 @@ def layer_backward(span, V, dV, B, dB, dY, dE, coef, scale_base, scale_sp, mask,
     dcoef[:] = 0.0
     dscale_base[:] = 0.0
     dscale_sp[:] = 0.0
+    dX[:] = 0.0
     for i in range(n_in):
-        for n in range(N):
-            s = span[i, n]
-            b = B[i, n]
-            acc = 0.0
-            for j in range(n_out):
-                mk = mask[i, j]
-                if mk == 0.0:
-                    continue
+        Vi = V[i]
+        dVi = dV[i]
+        for j in range(n_out):
+            mk = mask[i, j]
+            if mk == 0.0:
+                continue
+            c = coef[i, j]
+            dc = dcoef[i, j]
+            sb = scale_base[i, j]
+            ssp = scale_sp[i, j]
+            acc_b = 0.0
+            acc_sp = 0.0
+            for n in range(N):
                 g = dY[n, j]
                 if has_dE:
                     g += dE[n, j, i]
                 gm = g * mk
+                s = span[i, n]
                 sp = 0.0
                 dsp = 0.0
-                if s >= 0:
-                    w = gm * scale_sp[i, j]
+                w = gm * ssp
+                if k <= s < nb:
+                    for r in range(k + 1):
+                        cm = c[s - k + r]
+                        sp += cm * Vi[n, r]
+                        dsp += cm * dVi[n, r]
+                        dc[s - k + r] += w * Vi[n, r]
+                elif s >= 0:
                     for r in range(k + 1):
                         m = s - k + r
                         if 0 <= m < nb:
-                            c = coef[i, j, m]
-                            sp += c * V[i, n, r]
-                            dsp += c * dV[i, n, r]
-                            dcoef[i, j, m] += w * V[i, n, r]
-                dscale_base[i, j] += gm * b
-                dscale_sp[i, j] += gm * sp
-                acc += gm * (scale_base[i, j] * dB[i, n] + scale_sp[i, j] * dsp)
-            dX[n, i] = acc
+                            sp += c[m] * Vi[n, r]
+                            dsp += c[m] * dVi[n, r]
+                            dc[m] += w * Vi[n, r]
+                acc_b += gm * B[i, n]
+                acc_sp += gm * sp
+                dX[n, i] += gm * (sb * dB[i, n] + ssp * dsp)
+            dscale_base[i, j] = acc_b
+            dscale_sp[i, j] = acc_sp

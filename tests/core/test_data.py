@@ -228,9 +228,15 @@ def test_target_returning_the_wrong_shape_is_reported():
         make_dataset(bad, n_train=5, n_test=5)
 
 
-def test_modules_import_no_scipy_or_ui_libraries():
-    code = ("import sys, kan_core.data, kan_core.formula; "
-            "print(sorted({'scipy', 'panel', 'bokeh', 'param'} & {m.split('.')[0] "
-            "for m in sys.modules}))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"
+def test_core_runs_with_scipy_and_ui_libraries_blocked():
+    # numba itself imports scipy when it is installed, so block the modules instead of looking
+    # for them: kan_core must import and work with every one of them unavailable.
+    code = ("import sys\n"
+            "for name in ('scipy', 'panel', 'bokeh', 'param'): sys.modules[name] = None\n"
+            "import kan_core\n"
+            "data = kan_core.make_dataset(kan_core.PRESETS['bessel'], n_train=50, n_test=10)\n"
+            "m = kan_core.Trainer(kan_core.KAN([1, 1]), data, 'adam').step(2)\n"
+            "print(kan_core.parse_formula('sin(x)*y').n_vars, m['step'])\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["2", "2"]

@@ -46,7 +46,9 @@ def test_lbfgs_quadratic_reaches_closed_form_minimum(n, seed):
     theta = rng.normal(size=n)
     for _ in range(3):
         theta, _ = opt.step(fun, theta)
-    np.testing.assert_allclose(theta, np.linalg.solve(a, b), atol=1e-8)
+    # A line search on loss values cannot see changes below machine precision of the loss, so
+    # the minimiser is only pinned down to about sqrt(eps) ~ 1e-8 per unit of scale.
+    np.testing.assert_allclose(theta, np.linalg.solve(a, b), atol=1e-7)
 
 
 def test_adam_quadratic_within_tolerance():

@@ -1,0 +1,131 @@
+"""The chapter registry and the page that it drives, checked without a browser."""
+
+import panel as pn
+import pytest
+from panel.io.location import Location
+
+from app.chapters import (ANATOMY, CHAPTERS, LEARNING, MAX_ECHO, PARTS, SANDBOX, SLUGS, Chapter,
+                          check_registry, grouped, resolve)
+from app.shell import INTRO, Lesson, chapter_in_query, notice_pane
+
+
+def _text(slug):
+    return lambda: pn.pane.Markdown(f"the {slug} chapter")
+
+
+FAKE = check_registry([
+    Chapter("hero", "Two ways to look inside", ANATOMY, _text("hero")),
+    Chapter("flip", "Flip it", ANATOMY, _text("flip")),
+    Chapter("snap", "Snap to a formula", LEARNING, _text("snap")),
+    Chapter("sandbox", "Sandbox", SANDBOX, _text("sandbox")),
+])
+
+
+def test_registered_slugs_are_unique_known_and_in_reading_order():
+    slugs = [c.slug for c in CHAPTERS]
+    assert len(set(slugs)) == len(slugs)
+    assert set(slugs) <= set(SLUGS)
+    assert slugs == sorted(slugs, key=SLUGS.index)
+    assert all(c.part in PARTS for c in CHAPTERS)
+
+
+def test_the_allowed_slugs_are_the_lessons_thirteen_in_order():
+    assert SLUGS == ("hero", "mlp-neuron", "flip", "spline-edge", "layer", "grid-extension", "snap",
+                     "training-lab", "budget", "pipeline", "continual", "costs", "sandbox")
+
+
+@pytest.mark.parametrize("chapters, complaint", [
+    ([Chapter("nope", "Nope", ANATOMY, _text("nope"))], "is not one of"),
+    ([Chapter("hero", "A", ANATOMY, _text("a")), Chapter("hero", "B", ANATOMY, _text("b"))], "unique"),
+    ([Chapter("snap", "A", LEARNING, _text("a")), Chapter("hero", "B", ANATOMY, _text("b"))], "order"),
+    ([Chapter("hero", "A", "Part IX", _text("a"))], "part"),
+    ([Chapter("hero", " ", ANATOMY, _text("a"))], "title"),
+])
+def test_a_bad_registry_is_refused_with_a_reason(chapters, complaint):
+    with pytest.raises(ValueError, match=complaint):
+        check_registry(chapters)
+
+
+def test_resolve_finds_a_registered_chapter():
+    assert resolve("snap", FAKE) == (FAKE[2], None)
+
+
+@pytest.mark.parametrize("value", ["", "   ", None])
+def test_no_chapter_means_the_introduction_without_notice(value):
+    assert resolve(value, FAKE) == (None, None)
+
+
+def test_an_unknown_chapter_means_the_introduction_with_a_notice():
+    assert resolve("xyz", FAKE) == (None, "There is no chapter called 'xyz'; showing the introduction.")
+    assert resolve("hero", ()) == (None, "There is no chapter called 'hero'; showing the introduction.")
+
+
+def test_an_echoed_value_is_cut_short_and_loses_control_characters():
+    _, notice = resolve("a\x00b\x1b" + "c" * 100, FAKE)
+    assert "\x00" not in notice and "\x1b" not in notice
+    assert "ab" + "c" * (MAX_ECHO - 2) + "…'" in notice
+
+
+def test_the_notice_pane_escapes_markup():
+    pane = notice_pane("There is no chapter called '<script>x()</script>'")
+    assert "<script>" not in pane.object
+    assert "&lt;script&gt;x()&lt;/script&gt;" in pane.object
+
+
+def test_chapters_are_grouped_by_part_in_part_order():
+    assert [(part, [c.slug for c in members]) for part, members in grouped(FAKE)] == [
+        (ANATOMY, ["hero", "flip"]), (LEARNING, ["snap"]), (SANDBOX, ["sandbox"])]
+
+
+def test_chapter_in_query():
+    assert chapter_in_query("?chapter=flip&seed=3") == "flip"
+    assert chapter_in_query("") == ""
+
+
+def _labels(items):
+    for item in items:
+        yield item["label"]
+        yield from _labels(item.get("items", []))
+
+
+def test_the_menu_lists_the_introduction_and_exactly_the_registered_chapters():
+    assert list(_labels(Lesson(chapters=()).nav.items)) == ["Introduction"]
+    assert list(_labels(Lesson(chapters=FAKE).nav.items)) == [
+        "Introduction", ANATOMY, "1. Two ways to look inside", "3. Flip it",
+        LEARNING, "7. Snap to a formula", "Sandbox"]
+
+
+def test_a_chapter_opens_in_a_layout_carrying_its_css_class():
+    lesson = Lesson(requested="flip", chapters=FAKE)
+    [view] = lesson.body.objects
+    assert view.css_classes == ["kx-flip"]
+    assert lesson.nav.value["id"] == "flip"
+
+
+def test_an_unknown_chapter_opens_the_introduction_under_a_notice():
+    lesson = Lesson(requested="xyz", chapters=FAKE)
+    notice, view = lesson.body.objects
+    assert "There is no chapter called 'xyz'" in notice.object
+    assert view.css_classes == ["kx-intro"]
+    assert lesson.nav.value["id"] == INTRO
+
+
+def test_the_menu_and_the_url_stay_in_step():
+    location = Location()
+    lesson = Lesson(requested="hero", location=location, chapters=FAKE)
+    snap = next(item for item in lesson.nav.items[2]["items"] if item["id"] == "snap")
+    lesson._on_menu(snap)
+    assert location.search == "?chapter=snap"
+    assert lesson.body.objects[0].css_classes == ["kx-snap"]
+    lesson._on_menu(lesson.nav.items[0])
+    assert location.search == ""
+    assert lesson.current == INTRO
+    location.search = "?chapter=flip"
+    assert lesson.current == "flip" and lesson.nav.value["id"] == "flip"
+    location.search = "?chapter=bogus"
+    assert lesson.current == INTRO and "bogus" in lesson.body.objects[0].object
+
+
+def test_each_session_builds_its_own_views():
+    first, second = Lesson(requested="hero", chapters=FAKE), Lesson(requested="hero", chapters=FAKE)
+    assert first.body.objects[0] is not second.body.objects[0]
