@@ -213,6 +213,18 @@ def basis_column(t, xs, k, P, span, V, dV):
                 s += 1
             span[n] = s
             u = (x - t[s]) * inv_h
+            if k == 3:  # the default order in closed form: about three times as fast as Horner
+                v = 1.0 - u
+                u2 = u * u
+                V[n, 0] = v * v * v * (1.0 / 6.0)
+                V[n, 1] = (3.0 * u2 * u - 6.0 * u2 + 4.0) * (1.0 / 6.0)
+                V[n, 2] = (-3.0 * u2 * u + 3.0 * u2 + 3.0 * u + 1.0) * (1.0 / 6.0)
+                V[n, 3] = u2 * u * (1.0 / 6.0)
+                dV[n, 0] = -0.5 * v * v * inv_h
+                dV[n, 1] = (1.5 * u2 - 2.0 * u) * inv_h
+                dV[n, 2] = (-1.5 * u2 + u + 0.5) * inv_h
+                dV[n, 3] = 0.5 * u2 * inv_h
+                continue
             for r in range(k + 1):
                 acc = P[r, k]
                 dacc = 0.0

@@ -40,12 +40,32 @@ def layer_basis(XT, grid, k, P, base_kind, span, V, dV, B, dB):
             B[i, n], dB[i, n] = base_fn(XT[i, n], base_kind)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _local_dot(c, Vn, s, k):
+    """sum_r c[s-k+r] * Vn[r] over the local basis functions that exist (c of length G+k)."""
+    nb = c.shape[0]
+    if k <= s < nb:
+        if k == 3:  # the default order, unrolled: about twice as fast as the loop
+            return c[s - 3] * Vn[0] + c[s - 2] * Vn[1] + c[s - 1] * Vn[2] + c[s] * Vn[3]
+        acc = 0.0
+        for r in range(k + 1):
+            acc += c[s - k + r] * Vn[r]
+        return acc
+    acc = 0.0
+    if s >= 0:
+        for r in range(k + 1):
+            m = s - k + r
+            if 0 <= m < nb:
+                acc += c[m] * Vn[r]
+    return acc
+
+
 @njit(cache=True, nogil=True)
 def layer_forward(span, V, B, coef, scale_base, scale_sp, mask, Y, E):
     """Y (N, n_out) = sum of edge outputs. When E has N rows it also receives every edge's
     output, E (N, n_out, n_in). Caches are laid out (n_in, N, ...) as from layer_basis."""
     n_in, N = span.shape
-    n_out, nb = coef.shape[1], coef.shape[2]
+    n_out = coef.shape[1]
     k = V.shape[2] - 1
     want_edges = E.shape[0] == N
     Y[:] = 0.0
@@ -61,17 +81,7 @@ def layer_forward(span, V, B, coef, scale_base, scale_sp, mask, Y, E):
             wb = mk * scale_base[i, j]
             ws = mk * scale_sp[i, j]
             for n in range(N):
-                s = span[i, n]
-                sp = 0.0
-                if k <= s < nb:  # every one of the k+1 local functions exists
-                    for r in range(k + 1):
-                        sp += c[s - k + r] * Vi[n, r]
-                elif s >= 0:
-                    for r in range(k + 1):
-                        m = s - k + r
-                        if 0 <= m < nb:
-                            sp += c[m] * Vi[n, r]
-                phi = wb * B[i, n] + ws * sp
+                phi = wb * B[i, n] + ws * _local_dot(c, Vi[n], span[i, n], k)
                 Y[n, j] += phi
                 if want_edges:
                     E[n, j, i] = phi
@@ -109,22 +119,26 @@ def layer_backward(span, V, dV, B, dB, dY, dE, coef, scale_base, scale_sp, mask,
                     g += dE[n, j, i]
                 gm = g * mk
                 s = span[i, n]
-                sp = 0.0
-                dsp = 0.0
                 w = gm * ssp
-                if k <= s < nb:
-                    for r in range(k + 1):
-                        cm = c[s - k + r]
-                        sp += cm * Vi[n, r]
-                        dsp += cm * dVi[n, r]
-                        dc[s - k + r] += w * Vi[n, r]
-                elif s >= 0:
-                    for r in range(k + 1):
-                        m = s - k + r
-                        if 0 <= m < nb:
-                            sp += c[m] * Vi[n, r]
-                            dsp += c[m] * dVi[n, r]
-                            dc[m] += w * Vi[n, r]
+                if k == 3 and 3 <= s < nb:  # the default order, unrolled
+                    c0, c1, c2, c3 = c[s - 3], c[s - 2], c[s - 1], c[s]
+                    v0, v1, v2, v3 = Vi[n, 0], Vi[n, 1], Vi[n, 2], Vi[n, 3]
+                    sp = c0 * v0 + c1 * v1 + c2 * v2 + c3 * v3
+                    dsp = c0 * dVi[n, 0] + c1 * dVi[n, 1] + c2 * dVi[n, 2] + c3 * dVi[n, 3]
+                    dc[s - 3] += w * v0
+                    dc[s - 2] += w * v1
+                    dc[s - 1] += w * v2
+                    dc[s] += w * v3
+                else:
+                    sp = 0.0
+                    dsp = 0.0
+                    if s >= 0:
+                        for r in range(k + 1):
+                            m = s - k + r
+                            if 0 <= m < nb:
+                                sp += c[m] * Vi[n, r]
+                                dsp += c[m] * dVi[n, r]
+                                dc[m] += w * Vi[n, r]
                 acc_b += gm * B[i, n]
                 acc_sp += gm * sp
                 dX[n, i] += gm * (sb * dB[i, n] + ssp * dsp)
