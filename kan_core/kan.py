@@ -14,6 +14,7 @@ from . import bspline
 from .kernels import BASE_KINDS, layer_backward, layer_basis, layer_forward
 
 MAX_WIDTH = 1000
+CHUNK = 1024
 _EMPTY3 = np.empty((0, 0, 0))
 PARAM_NAMES = ("coef", "scale_base", "scale_sp")
 
@@ -208,19 +209,33 @@ class KAN:
 
     # -- training protocol ------------------------------------------------------------------
     def loss_and_grad(self, x, y):
-        """Mean squared error and its gradient: (mse, [ {coef, scale_base, scale_sp} per layer ])."""
+        """Mean squared error and its gradient: (mse, [ {coef, scale_base, scale_sp} per layer ]).
+
+        Large batches run in chunks of CHUNK samples so the basis caches stay in the CPU cache
+        and the cost grows linearly with N."""
         x, y = check_xy(x, y, self.width[0], self.width[-1])
-        h, caches = x, []
-        for layer in self.layers:
-            caches.append(layer.basis_cache(h))
-            h = layer.forward(h, cache=caches[-1])
-        diff = h - y
-        loss = float(np.mean(diff * diff))
-        d = (2.0 / diff.size) * diff
-        grads = [None] * self.depth
-        for l in range(self.depth - 1, -1, -1):
-            d, grads[l] = self.layers[l].backward(caches[l], d)
-        return loss, grads
+        N = x.shape[0]
+        total = 0.0
+        grads = None
+        for start in range(0, N, CHUNK):
+            xs, ys = x[start:start + CHUNK], y[start:start + CHUNK]
+            h, caches = xs, []
+            for layer in self.layers:
+                caches.append(layer.basis_cache(h))
+                h = layer.forward(h, cache=caches[-1])
+            diff = h - ys
+            total += float(np.sum(diff * diff))
+            d = (2.0 / y.size) * diff
+            part = [None] * self.depth
+            for l in range(self.depth - 1, -1, -1):
+                d, part[l] = self.layers[l].backward(caches[l], d)
+            if grads is None:
+                grads = part
+            else:
+                for g, p in zip(grads, part):
+                    for name in PARAM_NAMES:
+                        g[name] += p[name]
+        return total / y.size, grads
 
     def loss_and_flat_grad(self, x, y):
         loss, grads = self.loss_and_grad(x, y)

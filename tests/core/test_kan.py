@@ -237,3 +237,15 @@ def test_bad_inputs_raise_clear_errors():
         model.set_params(np.zeros(3))
     with pytest.raises(ValueError, match="NaN"):
         model.set_params(np.full(model.n_params, np.nan))
+
+
+def test_chunked_loss_and_grad_equal_one_pass(monkeypatch):
+    import kan_core.kan as kan_module
+    model = randomised(KAN([2, 3, 1], grid=4, k=3), 8)
+    x = np.random.default_rng(4).uniform(-1, 1, (250, 2))
+    y = np.cos(x[:, :1])
+    whole = model.loss_and_flat_grad(x, y)
+    monkeypatch.setattr(kan_module, "CHUNK", 7)
+    chunked = model.loss_and_flat_grad(x, y)
+    assert chunked[0] == pytest.approx(whole[0], rel=1e-13)
+    np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-11, atol=1e-15)
