@@ -12,6 +12,31 @@ Every model (KAN, MLP) follows one small protocol so optimizers and trainers wor
     model.copy()                  -> an independent deep copy
     model.to_dict() / Cls.from_dict(d) -> JSON-safe dict and its validated inverse
 """
+import hashlib as _hashlib
+import os as _os
+import pathlib as _pathlib
+
+
+def _use_versioned_numba_cache():
+    """Point numba's on-disk cache at a folder named after a hash of this package's source.
+
+    numba re-checks only the file of the function it caches, not the kernels that function calls,
+    so after an edit or an update a cached caller could keep running an old callee. A folder per
+    source version rules that out. A NUMBA_CACHE_DIR set by the user wins.
+    """
+    import numba
+
+    if _os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    here = _pathlib.Path(__file__).parent
+    digest = _hashlib.sha1()
+    for path in sorted(here.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    numba.config.CACHE_DIR = str(here / "__pycache__" / f"numba-{digest.hexdigest()[:12]}")
+
+
+_use_versioned_numba_cache()
+
 from .data import PRESETS, Target, make_dataset, target_from_formula
 from .formula import Formula, FormulaError, parse_formula
 from .kan import KAN

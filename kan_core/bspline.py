@@ -113,48 +113,38 @@ def _knot(t, i):
 
 
 @njit(cache=True, nogil=True)
-def _general_basis(t, x, k, vals, dvals, work):
-    """Cox-de Boor on any increasing knots: span s with t[s] <= x < t[s+1] (binary search), then
-    vals[r] = B_{s-k+r}(x), dvals[r] = B'_{s-k+r}(x). Returns -1 outside [t[0], t[-1])."""
+def span_polys(t, k, Q):
+    """Polynomial form of the basis on every span of any increasing knots: Q (m-1, k+1, k+1) with
+    B_{s-k+r}(x) = sum_p Q[s, r, p] u**p for x in span s, u = (x - t_s) / (t_{s+1} - t_s).
+
+    It runs the Cox-de Boor recursion once per span on polynomials in u (the factors x - t_i are
+    linear in u), so the per-sample work on moved grids is a search plus Horner's rule, as on
+    uniform grids. Costs O(G k^3) per knot row.
+    """
     m = t.shape[0]
-    if not (x >= t[0] and x < t[m - 1]):
-        return -1
-    lo = 0
-    hi = m - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if x >= t[mid]:
-            lo = mid
-        else:
-            hi = mid
-    s = lo
-    left = work[0:k + 1]
-    right = work[k + 1:2 * k + 2]
-    lower = work[2 * k + 2:3 * k + 3]
-    vals[0] = 1.0
-    for j in range(1, k + 1):
-        if j == k:
-            for r in range(k):
-                lower[r] = vals[r]
-        left[j] = x - _knot(t, s + 1 - j)
-        right[j] = _knot(t, s + j) - x
-        saved = 0.0
-        for r in range(j):
-            temp = vals[r] / (right[r + 1] + left[j - r])
-            vals[r] = saved + right[r + 1] * temp
-            saved = left[j - r] * temp
-        vals[j] = saved
-    if k == 0:
-        dvals[0] = 0.0
-    else:
-        for r in range(k + 1):
-            d = 0.0
-            if r > 0:
-                d += lower[r - 1] / (_knot(t, s + r) - _knot(t, s - k + r))
-            if r < k:
-                d -= lower[r] / (_knot(t, s + r + 1) - _knot(t, s - k + r + 1))
-            dvals[r] = k * d
-    return s
+    vals = np.empty((k + 1, k + 1))
+    temp = np.empty(k + 1)
+    saved = np.empty(k + 1)
+    for s in range(m - 1):
+        h = t[s + 1] - t[s]
+        vals[:, :] = 0.0
+        vals[0, 0] = 1.0
+        for j in range(1, k + 1):
+            saved[:] = 0.0
+            for r in range(j):
+                inv_denom = 1.0 / (_knot(t, s + r + 1) - _knot(t, s + 1 - j + r))
+                for p in range(k + 1):
+                    temp[p] = vals[r, p] * inv_denom
+                # right factor t_{s+r+1} - x = a_r - h u; left factor x - t_{s+1-j+r} = a_l + h u
+                a_r = _knot(t, s + r + 1) - t[s]
+                a_l = t[s] - _knot(t, s + 1 - j + r)
+                for p in range(k, -1, -1):
+                    up = temp[p - 1] if p > 0 else 0.0
+                    vals[r, p] = saved[p] + a_r * temp[p] - h * up
+                    saved[p] = a_l * temp[p] + h * up
+            for p in range(k + 1):
+                vals[j, p] = saved[p]
+        Q[s] = vals
 
 
 @functools.lru_cache(maxsize=None)
@@ -234,15 +224,41 @@ def basis_column(t, xs, k, P, span, V, dV):
                 V[n, r] = acc
                 dV[n, r] = dacc * inv_h
         return
-    work = np.empty(3 * (k + 1))
-    vals = np.empty(k + 1)
-    dvals = np.empty(k + 1)
+    # Knots moved by update_grid: the span from a table of equal cells over the grid (each cell
+    # knows the span at its start, so a short walk finds it), then Horner on its polynomials.
+    Q = np.empty((m - 1, k + 1, k + 1))
+    span_polys(t, k, Q)
+    n_cells = 2 * (m - 1)
+    inv_cell = n_cells / (hi_t - lo_t)
+    first = np.empty(n_cells, dtype=np.int64)
+    s = 0
+    for c in range(n_cells):
+        while s < m - 2 and t[s + 1] <= lo_t + c / inv_cell:
+            s += 1
+        first[c] = s
     for n in range(xs.shape[0]):
-        s = _general_basis(t, xs[n], k, vals, dvals, work)
+        x = xs[n]
+        if not (x >= lo_t and x < hi_t):
+            span[n] = -1
+            V[n, :] = 0.0
+            dV[n, :] = 0.0
+            continue
+        s = first[min(int((x - lo_t) * inv_cell), n_cells - 1)]
+        while s > 0 and x < t[s]:
+            s -= 1
+        while s < m - 2 and x >= t[s + 1]:
+            s += 1
         span[n] = s
+        inv_h = 1.0 / (t[s + 1] - t[s])
+        u = (x - t[s]) * inv_h
         for r in range(k + 1):
-            V[n, r] = vals[r] if s >= 0 else 0.0
-            dV[n, r] = dvals[r] if s >= 0 else 0.0
+            acc = Q[s, r, k]
+            dacc = 0.0
+            for p in range(k - 1, -1, -1):
+                dacc = dacc * u + (p + 1) * Q[s, r, p + 1]
+                acc = acc * u + Q[s, r, p]
+            V[n, r] = acc
+            dV[n, r] = dacc * inv_h
 
 
 @njit(cache=True, nogil=True)
