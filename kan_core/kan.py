@@ -61,6 +61,33 @@ def check_x(x, n_in):
     return np.ascontiguousarray(x)
 
 
+def sparsity_penalty(edges, lamb_l1=1.0, lamb_entropy=2.0):
+    """The KAN paper's sparsity penalty and its gradient with respect to every edge output.
+
+    edges: list per layer of edge outputs (N, n_out, n_in). Per layer, a_ji = mean_n |phi_ji| is
+    the size of edge (i -> j), L1 = sum a, and the entropy is -sum p log p with p = a / L1.
+    Returns (sum over layers of lamb_l1 * L1 + lamb_entropy * entropy, list of d penalty / d edges).
+    """
+    total = 0.0
+    grads = []
+    for E in edges:
+        N = E.shape[0]
+        a = np.abs(E).mean(axis=0)
+        A = a.sum()
+        if A <= 0.0:
+            grads.append(np.zeros_like(E))
+            continue
+        p = a / A
+        live = p > 0.0
+        logp = np.log(np.where(live, p, 1.0))
+        entropy = -float(np.sum(p * logp))
+        total += lamb_l1 * A + lamb_entropy * entropy
+        # d entropy / d a = -(log p + entropy) / L1 on live edges
+        da = lamb_l1 + lamb_entropy * np.where(live, -(logp + entropy) / A, 0.0)
+        grads.append(np.sign(E) * (da / N)[None, :, :])
+    return total, grads
+
+
 class KANLayer:
     """One layer: n_in * n_out edge functions sharing a knot grid per input."""
 
@@ -123,8 +150,13 @@ class KANLayer:
         return bspline.spline(X, self.grid, self.coef, self.k)
 
     def copy(self):
-        return KANLayer(self.grid.copy(), self.coef.copy(), self.scale_base.copy(),
-                        self.scale_sp.copy(), self.mask.copy(), self.k, self.base)
+        return self.subset(slice(None), slice(None))
+
+    def subset(self, keep_in, keep_out):
+        """A new layer with only the inputs keep_in and outputs keep_out (index arrays or slices)."""
+        return KANLayer(self.grid[keep_in].copy(), self.coef[keep_in][:, keep_out].copy(),
+                        self.scale_base[keep_in][:, keep_out].copy(), self.scale_sp[keep_in][:, keep_out].copy(),
+                        self.mask[keep_in][:, keep_out].copy(), self.k, self.base)
 
 
 class KAN:
@@ -150,6 +182,7 @@ class KAN:
         self.base = base
         self.grid_eps = float(grid_eps)
         self.seed = seed
+        self.cache_data = None  # the last batch seen in training, as pykan keeps it
         rng = np.random.default_rng(seed)
         self.layers = []
         for n_in, n_out in zip(self.width[:-1], self.width[1:]):
@@ -208,27 +241,44 @@ class KAN:
         return phi
 
     # -- training protocol ------------------------------------------------------------------
-    def loss_and_grad(self, x, y):
-        """Mean squared error and its gradient: (mse, [ {coef, scale_base, scale_sp} per layer ]).
+    def loss_and_grad(self, x, y, lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0):
+        """Training objective and its gradient: (loss, [ {coef, scale_base, scale_sp} per layer ]).
 
-        Large batches run in chunks of CHUNK samples so the basis caches stay in the CPU cache
-        and the cost grows linearly with N."""
+        loss = mean squared error + lamb * (lamb_l1 * L1 + lamb_entropy * entropy), the sparsity
+        penalty of the KAN paper summed over layers (see sparsity_penalty). Without the penalty,
+        large batches run in chunks of CHUNK samples so the basis caches stay in the CPU cache and
+        the cost grows linearly with N; the penalty needs every edge's mean over the whole batch,
+        so with lamb > 0 the batch runs in one piece.
+        """
         x, y = check_xy(x, y, self.width[0], self.width[-1])
+        for name, value in (("lamb", lamb), ("lamb_l1", lamb_l1), ("lamb_entropy", lamb_entropy)):
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
+        self.cache_data = x
         N = x.shape[0]
+        chunk = CHUNK if lamb == 0 else N
         total = 0.0
         grads = None
-        for start in range(0, N, CHUNK):
-            xs, ys = x[start:start + CHUNK], y[start:start + CHUNK]
-            h, caches = xs, []
+        for start in range(0, N, chunk):
+            xs, ys = x[start:start + chunk], y[start:start + chunk]
+            h, caches, edges = xs, [], []
             for layer in self.layers:
                 caches.append(layer.basis_cache(h))
-                h = layer.forward(h, cache=caches[-1])
+                if lamb:
+                    h, e = layer.forward(h, want_edges=True, cache=caches[-1])
+                    edges.append(e)
+                else:
+                    h = layer.forward(h, cache=caches[-1])
             diff = h - ys
             total += float(np.sum(diff * diff))
+            if lamb:
+                reg, dedges = sparsity_penalty(edges, lamb_l1, lamb_entropy)
+                total += lamb * reg * y.size
             d = (2.0 / y.size) * diff
             part = [None] * self.depth
             for l in range(self.depth - 1, -1, -1):
-                d, part[l] = self.layers[l].backward(caches[l], d)
+                dE = lamb * dedges[l] if lamb else _EMPTY3
+                d, part[l] = self.layers[l].backward(caches[l], d, dE)
             if grads is None:
                 grads = part
             else:
@@ -237,8 +287,8 @@ class KAN:
                         g[name] += p[name]
         return total / y.size, grads
 
-    def loss_and_flat_grad(self, x, y):
-        loss, grads = self.loss_and_grad(x, y)
+    def loss_and_flat_grad(self, x, y, **reg):
+        loss, grads = self.loss_and_grad(x, y, **reg)
         return loss, np.concatenate([g[name].ravel() for g in grads for name in PARAM_NAMES])
 
     def get_params(self):
@@ -285,6 +335,54 @@ class KAN:
             layer.grid = bspline.grid_from_samples(h, layer.G, layer.k, grid_eps)
             layer.coef = bspline.fit_coef(h, old, layer.grid, layer.k)
             h = layer.forward(h)
+
+    # -- reading the network ------------------------------------------------------------------
+    def _data_or_cache(self, x):
+        if x is not None:
+            return check_x(x, self.width[0])
+        if getattr(self, "cache_data", None) is None:
+            raise ValueError("Pass the inputs x: this model has not seen any data yet.")
+        return self.cache_data
+
+    def attribute(self, x=None):
+        """How much each edge and node matters to the outputs, from the mean |phi| over inputs x
+        (default: the last batch seen in loss_and_grad).
+
+        Every output node scores 1. Walking back, each node shares its score among its incoming
+        edges in proportion to their mean |phi|, and a node scores the sum of its outgoing edges.
+        Returns (node_scores: list of (n_l,) for l = 0..L, edge_scores: list of (n_in, n_out)).
+        """
+        detail = self.forward_detail(self._data_or_cache(x))
+        node_scores = [None] * (self.depth + 1)
+        edge_scores = [None] * self.depth
+        node_scores[-1] = np.ones(self.width[-1])
+        for l in range(self.depth - 1, -1, -1):
+            a = np.abs(detail["edges"][l]).mean(axis=0).T
+            share = a / np.maximum(a.sum(axis=0, keepdims=True), 1e-300)
+            edge_scores[l] = share * node_scores[l + 1][None, :]
+            node_scores[l] = edge_scores[l].sum(axis=1)
+        return node_scores, edge_scores
+
+    def prune(self, node_th=1e-2, edge_th=3e-2, x=None):
+        """A smaller KAN: edges scoring below edge_th (see attribute) are masked off, and hidden
+        nodes scoring at most node_th, or left with no live edge in or out, are removed. Inputs
+        and outputs always stay; a hidden layer keeps at least its best node."""
+        node_scores, edge_scores = self.attribute(x)
+        live = [layer.mask * (edge_scores[l] >= edge_th) for l, layer in enumerate(self.layers)]
+        keep = [np.arange(self.width[0])]
+        for l in range(1, self.depth):
+            # a node also dies when every edge into it or out of it is cut
+            alive = (node_scores[l] > node_th) & live[l - 1].any(axis=0) & live[l].any(axis=1)
+            kept = np.flatnonzero(alive)
+            keep.append(kept if kept.size else np.array([int(np.argmax(node_scores[l]))]))
+        keep.append(np.arange(self.width[-1]))
+        new = self.copy()
+        new.width = [len(kept) for kept in keep]
+        new.layers = [layer.subset(keep[l], keep[l + 1]) for l, layer in enumerate(self.layers)]
+        for l, layer in enumerate(new.layers):
+            layer.mask[:] = live[l][keep[l]][:, keep[l + 1]]
+        new.cache_data = None
+        return new
 
     def refine(self, new_grid, x=None):
         """A new KAN with new_grid intervals per edge (grid extension), keeping every function.

@@ -52,6 +52,7 @@ class Trainer:
     extension (KANs only), as pykan's fit(update_grid=True) does with its defaults 5 and 50.
     None switches it off.
     explode_factor: a train loss above explode_factor times the first loss counts as divergence.
+    reg: keyword arguments for the model's penalty, e.g. {'lamb': 1e-3, 'lamb_entropy': 2.0}.
     """
 
     def __init__(self, model, data, optimizer="lbfgs", lr=None, batch=-1, seed=0,
@@ -125,7 +126,8 @@ class Trainer:
             done += 1
             test = self.rmse("test")
             self.history["step"].append(self.n_steps)
-            self.history["train_rmse"].append(math.sqrt(loss))
+            # with a penalty the objective is not the squared error, so measure the fit itself
+            self.history["train_rmse"].append(self.rmse("train") if self.reg else math.sqrt(loss))
             self.history["test_rmse"].append(test)
             if not math.isfinite(test):
                 self._stop("the test predictions became infinite or NaN")

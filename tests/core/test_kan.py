@@ -249,3 +249,62 @@ def test_chunked_loss_and_grad_equal_one_pass(monkeypatch):
     chunked = model.loss_and_flat_grad(x, y)
     assert chunked[0] == pytest.approx(whole[0], rel=1e-13)
     np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-11, atol=1e-15)
+
+
+def test_sparsity_penalty_matches_its_definition_and_finite_differences():
+    from kan_core.kan import sparsity_penalty
+    model = randomised(KAN([2, 3, 1], grid=4, k=3), 9)
+    x = np.random.default_rng(5).uniform(-1, 1, (40, 2))
+    y = np.sin(x[:, :1])
+    edges = model.forward_detail(x)["edges"]
+    expected = 0.0
+    for E in edges:
+        a = np.abs(E).mean(axis=0)
+        p = a / a.sum()
+        expected += 0.7 * a.sum() + 1.3 * -(p * np.log(p)).sum()
+    assert sparsity_penalty(edges, 0.7, 1.3)[0] == pytest.approx(expected, rel=1e-12)
+    reg = {"lamb": 0.05, "lamb_l1": 0.7, "lamb_entropy": 1.3}
+    loss, grad = model.loss_and_flat_grad(x, y, **reg)
+    mse = np.mean((model(x) - y) ** 2)
+    assert loss == pytest.approx(mse + 0.05 * expected, rel=1e-12)
+    theta = model.get_params()
+    eps = 1e-6
+
+    def loss_at(t):
+        model.set_params(t)
+        return model.loss_and_grad(x, y, **reg)[0]
+    fd = np.array([(loss_at(theta + eps * e) - loss_at(theta - eps * e)) / (2 * eps) for e in np.eye(theta.size)])
+    model.set_params(theta)
+    assert np.abs(grad - fd).max() <= 1e-6 * np.abs(fd).max()
+
+
+def test_attribution_shares_scores_by_edge_size():
+    model = KAN([2, 2, 1], grid=3, k=3, base="zero")
+    for layer in model.layers:
+        layer.coef[:] = 1.0  # every edge outputs scale_sp inside the grid range
+    model.layers[1].scale_sp[:] = [[3.0], [1.0]]
+    model.layers[0].scale_sp[:] = [[1.0, 2.0], [1.0, 0.0]]
+    x = np.random.default_rng(0).uniform(-1, 1, (50, 2))
+    nodes, edges = model.attribute(x)
+    np.testing.assert_allclose(edges[1][:, 0], [0.75, 0.25])
+    np.testing.assert_allclose(nodes[1], [0.75, 0.25])
+    np.testing.assert_allclose(edges[0], [[0.375, 0.25], [0.375, 0.0]])
+    np.testing.assert_allclose(nodes[0], [0.625, 0.375])
+
+
+def test_prune_removes_dead_hidden_nodes_and_weak_edges():
+    rng = np.random.default_rng(1)
+    model = randomised(KAN([2, 4, 1], grid=3, k=3), 10)
+    model.layers[1].mask[[1, 3], 0] = 0.0   # hidden nodes 1 and 3 reach nothing
+    model.layers[0].scale_base[1, 0] = 0.0  # make edge (x1 -> h0) tiny
+    model.layers[0].coef[1, 0] *= 1e-4
+    model.layers[0].scale_sp[1, 0] = 1e-3
+    x = rng.uniform(-1, 1, (200, 2))
+    small = model.prune(x=x)
+    assert small.width == [2, 2, 1]
+    assert small.layers[0].coef.shape == (2, 2, 6) and small.layers[1].coef.shape == (2, 1, 6)
+    assert small.layers[0].mask[1, 0] == 0.0 and small.layers[0].mask.sum() == 3
+    # the kept part computes what it computed before, bar the masked tiny edge
+    np.testing.assert_allclose(small(x), model(x), atol=5e-3)
+    with pytest.raises(ValueError, match="Pass the inputs"):
+        KAN([2, 2, 1]).prune()
