@@ -42,10 +42,12 @@ from .formula import Formula, FormulaError, parse_formula
 from .kan import KAN
 from .mlp import MLP
 from .optim import LBFGS, Adam
+from .symbolic import SYMBOLIC_LIB, suggest_symbolic
 from .trainer import Trainer
 
 __all__ = ["KAN", "MLP", "Adam", "LBFGS", "Trainer", "PRESETS", "Target", "make_dataset",
-           "target_from_formula", "parse_formula", "Formula", "FormulaError", "warmup"]
+           "target_from_formula", "parse_formula", "Formula", "FormulaError", "SYMBOLIC_LIB",
+           "suggest_symbolic", "warmup"]
 
 
 def warmup():
@@ -62,3 +64,6 @@ def warmup():
     model.update_grid(x)
     model.loss_and_grad(x, y)
     model.refine(6, x)
+    model.fix_symbolic(0, 0, 0, "sin")
+    model.loss_and_grad(x, y, lamb=1e-3)
+    suggest_symbolic(x[:, 0], np.sin(x[:, 0]))

@@ -85,6 +85,30 @@ def trainer_rows():
     return rows
 
 
+def symbolic_rows():
+    from kan_core.symbolic import bench_suggest
+    rows = [("suggest_symbolic, whole library, 1000 noisy samples", bench_suggest())]
+    data = make_dataset(PRESETS["exp_sin"], n_train=1000, n_test=1000, seed=0)
+    t0 = time.perf_counter()
+    formula, rmse = formula_pipeline(data)
+    rows.append(("pipeline exp(sin(pi x)+y^2): sparsify, prune, snap, retrain", time.perf_counter() - t0,
+                 f"-> {formula}  (test RMSE {rmse:.1e})"))
+    return rows
+
+
+def formula_pipeline(data, seed=1):
+    """The interpretability pipeline of the acceptance tests, end to end."""
+    trainer = Trainer(KAN([2, 5, 1], grid=5, k=3, seed=seed), data, "lbfgs", reg={"lamb": 1e-2})
+    trainer.step(100)
+    model = trainer.model.prune(x=data["train_input"])
+    Trainer(model, data, "lbfgs").step(50)
+    model.auto_symbolic(lib=["x", "x^2", "exp", "sin"], x=data["train_input"])
+    Trainer(model, data, "lbfgs", update_grid_every=None).step(50)
+    formula = model.symbolic_formula()
+    rmse = float(np.sqrt(np.mean((formula(data["test_input"]) - data["test_label"]) ** 2)))
+    return formula.text(4), rmse
+
+
 def first_call_row():
     code = ("import time; t=time.perf_counter(); import kan_core, numpy as np; "
             "m=kan_core.KAN([2,5,1]); x=np.zeros((10,2)); m.loss_and_grad(x, x[:, :1]); "
@@ -99,7 +123,7 @@ def main():
     warmup()
     print(f"{'benchmark':<66} {'median':>11}")
     print("-" * 80)
-    for section in (fwd_bwd_rows, moved_grid_row, refine_rows, trainer_rows, first_call_row):
+    for section in (fwd_bwd_rows, moved_grid_row, refine_rows, trainer_rows, symbolic_rows, first_call_row):
         for name, t, *extra in section():
             print(f"{name:<66} {fmt(t)} {' '.join(extra)}", flush=True)
 

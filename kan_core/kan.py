@@ -11,12 +11,19 @@ Names and array layouts follow pykan so results can be compared number for numbe
 import numpy as np
 
 from . import bspline
-from .kernels import BASE_KINDS, layer_backward, layer_basis, layer_forward
+from .kernels import BASE_KINDS, layer_backward, layer_basis, layer_forward, symbolic_backward, symbolic_forward
+from .expression import Sum, SymbolicExpression
+from .symbolic import SYMBOLIC_LIB, suggest_symbolic
+
+LIB_NAMES = {fun.code: name for name, fun in SYMBOLIC_LIB.items()}
 
 MAX_WIDTH = 1000
 CHUNK = 1024
 _EMPTY3 = np.empty((0, 0, 0))
-PARAM_NAMES = ("coef", "scale_base", "scale_sp")
+PARAM_NAMES = ("coef", "scale_base", "scale_sp")  # then affine of the snapped edges, per layer
+GRAD_NAMES = PARAM_NAMES + ("affine",)
+ARRAY_FIELDS = ("grid",) + PARAM_NAMES + ("mask", "symbolic_mask", "affine")
+OPTIONAL_FIELDS = ("symbolic_mask", "affine")
 
 
 def check_width(width):
@@ -61,6 +68,12 @@ def check_x(x, n_in):
     return np.ascontiguousarray(x)
 
 
+def _flat_parts(layer, arrays):
+    """The pieces of the flat parameter vector for one layer, from arrays shaped like its
+    parameters (the layer's own attributes or its gradients)."""
+    return [arrays[name].ravel() for name in PARAM_NAMES] + [arrays["affine"][layer.symbolic_mask != 0].ravel()]
+
+
 def sparsity_penalty(edges, lamb_l1=1.0, lamb_entropy=2.0):
     """The KAN paper's sparsity penalty and its gradient with respect to every edge output.
 
@@ -89,9 +102,16 @@ def sparsity_penalty(edges, lamb_l1=1.0, lamb_entropy=2.0):
 
 
 class KANLayer:
-    """One layer: n_in * n_out edge functions sharing a knot grid per input."""
+    """One layer: n_in * n_out edge functions sharing a knot grid per input.
 
-    def __init__(self, grid, coef, scale_base, scale_sp, mask, k, base="silu"):
+    An edge is a spline (mask 1), snapped to a formula (symbolic_mask 1, mask 0: it computes
+    c*f(a*x + b) + d with (a, b, c, d) = affine[i, j] and f the library function
+    symbolic_codes[i, j]), or pruned (both 0), as in pykan.
+    """
+
+    def __init__(self, grid, coef, scale_base, scale_sp, mask, k, base="silu",
+                 symbolic_mask=None, affine=None, symbolic_codes=None):
+        n_in, n_out = mask.shape
         self.grid = grid
         self.coef = coef
         self.scale_base = scale_base
@@ -99,6 +119,10 @@ class KANLayer:
         self.mask = mask
         self.k = k
         self.base = base
+        self.symbolic_mask = np.zeros((n_in, n_out)) if symbolic_mask is None else symbolic_mask
+        self.affine = np.zeros((n_in, n_out, 4)) if affine is None else affine
+        self.symbolic_codes = (np.full((n_in, n_out), SYMBOLIC_LIB["0"].code, dtype=np.int64)
+                               if symbolic_codes is None else symbolic_codes)
 
     @property
     def in_dim(self):
@@ -112,6 +136,11 @@ class KANLayer:
     def G(self):
         return self.grid.shape[1] - 2 * self.k - 1
 
+    @property
+    def symbolic_fun(self):
+        """Names of the library functions on the edges, [i][j] (meaningful where symbolic_mask is 1)."""
+        return [[LIB_NAMES[code] for code in row] for row in self.symbolic_codes]
+
     def basis_cache(self, X):
         """Everything about X (N, n_in) the passes need, laid out input-major: span (n_in, N),
         local basis values and derivatives (n_in, N, k+1), base values and derivatives (n_in, N)."""
@@ -121,8 +150,8 @@ class KANLayer:
         dV = np.empty_like(V)
         B = np.empty((n_in, N))
         dB = np.empty_like(B)
-        layer_basis(np.ascontiguousarray(X.T), self.grid, self.k, bspline.uniform_basis_poly(self.k), BASE_KINDS[self.base],
-                    span, V, dV, B, dB)
+        layer_basis(np.ascontiguousarray(X.T), self.grid, self.k, bspline.uniform_basis_poly(self.k),
+                    BASE_KINDS[self.base], span, V, dV, B, dB)
         return span, V, dV, B, dB
 
     def forward(self, X, want_edges=False, cache=None):
@@ -132,17 +161,23 @@ class KANLayer:
         Y = np.empty((N, self.out_dim))
         E = np.empty((N, self.out_dim, self.in_dim)) if want_edges else _EMPTY3
         layer_forward(span, V, B, self.coef, self.scale_base, self.scale_sp, self.mask, Y, E)
+        if self.symbolic_mask.any():
+            symbolic_forward(X, self.symbolic_codes, self.affine, self.symbolic_mask, Y, E)
         return (Y, E) if want_edges else Y
 
-    def backward(self, cache, dY, dE=_EMPTY3):
-        """Given the basis cache of the inputs and dL/dY (N, n_out): returns dL/dX (N, n_in) and a
-        dict of parameter gradients shaped like the parameters."""
+    def backward(self, X, cache, dY, dE=_EMPTY3):
+        """Given the inputs X, their basis cache and dL/dY (N, n_out), and optionally an extra
+        dL/d(edge output) (N, n_out, n_in): returns dL/dX (N, n_in) and a dict of parameter
+        gradients shaped like the parameters (coef, scale_base, scale_sp, affine)."""
         span, V, dV, B, dB = cache
-        dX = np.empty(span.shape[::-1])
+        dX = np.empty(X.shape)
         grads = {"coef": np.empty_like(self.coef), "scale_base": np.empty_like(self.scale_base),
-                 "scale_sp": np.empty_like(self.scale_sp)}
+                 "scale_sp": np.empty_like(self.scale_sp), "affine": np.zeros_like(self.affine)}
         layer_backward(span, V, dV, B, dB, dY, dE, self.coef, self.scale_base, self.scale_sp, self.mask,
                        dX, grads["coef"], grads["scale_base"], grads["scale_sp"])
+        if self.symbolic_mask.any():
+            symbolic_backward(X, dY, dE, self.symbolic_codes, self.affine, self.symbolic_mask, dX,
+                              grads["affine"])
         return dX, grads
 
     def spline_values(self, X):
@@ -154,9 +189,11 @@ class KANLayer:
 
     def subset(self, keep_in, keep_out):
         """A new layer with only the inputs keep_in and outputs keep_out (index arrays or slices)."""
-        return KANLayer(self.grid[keep_in].copy(), self.coef[keep_in][:, keep_out].copy(),
-                        self.scale_base[keep_in][:, keep_out].copy(), self.scale_sp[keep_in][:, keep_out].copy(),
-                        self.mask[keep_in][:, keep_out].copy(), self.k, self.base)
+        def pick(arr):
+            return arr[keep_in][:, keep_out].copy()
+        return KANLayer(self.grid[keep_in].copy(), pick(self.coef), pick(self.scale_base), pick(self.scale_sp),
+                        pick(self.mask), self.k, self.base, pick(self.symbolic_mask), pick(self.affine),
+                        pick(self.symbolic_codes))
 
 
 class KAN:
@@ -261,8 +298,9 @@ class KAN:
         grads = None
         for start in range(0, N, chunk):
             xs, ys = x[start:start + chunk], y[start:start + chunk]
-            h, caches, edges = xs, [], []
+            h, caches, edges, inputs = xs, [], [], []
             for layer in self.layers:
+                inputs.append(h)
                 caches.append(layer.basis_cache(h))
                 if lamb:
                     h, e = layer.forward(h, want_edges=True, cache=caches[-1])
@@ -278,21 +316,23 @@ class KAN:
             part = [None] * self.depth
             for l in range(self.depth - 1, -1, -1):
                 dE = lamb * dedges[l] if lamb else _EMPTY3
-                d, part[l] = self.layers[l].backward(caches[l], d, dE)
+                d, part[l] = self.layers[l].backward(inputs[l], caches[l], d, dE)
             if grads is None:
                 grads = part
             else:
                 for g, p in zip(grads, part):
-                    for name in PARAM_NAMES:
+                    for name in GRAD_NAMES:
                         g[name] += p[name]
         return total / y.size, grads
 
     def loss_and_flat_grad(self, x, y, **reg):
         loss, grads = self.loss_and_grad(x, y, **reg)
-        return loss, np.concatenate([g[name].ravel() for g in grads for name in PARAM_NAMES])
+        return loss, np.concatenate([part for layer, g in zip(self.layers, grads) for part in _flat_parts(layer, g)])
 
     def get_params(self):
-        return np.concatenate([getattr(layer, name).ravel() for layer in self.layers for name in PARAM_NAMES])
+        """Every trainable number, layer by layer: coef, scale_base, scale_sp (all edges), then
+        (a, b, c, d) of each snapped edge in row-major edge order."""
+        return np.concatenate([part for layer in self.layers for part in _flat_parts(layer, vars(layer))])
 
     def set_params(self, theta):
         theta = np.asarray(theta, dtype=np.float64)
@@ -306,10 +346,14 @@ class KAN:
                 arr = getattr(layer, name)
                 arr[...] = theta[pos:pos + arr.size].reshape(arr.shape)
                 pos += arr.size
+            snapped = layer.symbolic_mask != 0
+            n = 4 * int(snapped.sum())
+            layer.affine[snapped] = theta[pos:pos + n].reshape(-1, 4)
+            pos += n
 
     @property
     def n_params(self):
-        return sum(getattr(layer, name).size for layer in self.layers for name in PARAM_NAMES)
+        return sum(part.size for layer in self.layers for part in _flat_parts(layer, vars(layer)))
 
     @staticmethod
     def count_params(width, grid, k):
@@ -384,6 +428,88 @@ class KAN:
         new.cache_data = None
         return new
 
+    # -- snapping edges to formulas -----------------------------------------------------------
+    def _check_edge(self, l, i, j):
+        ok = (isinstance(l, (int, np.integer)) and 0 <= l < self.depth
+              and isinstance(i, (int, np.integer)) and 0 <= i < self.width[l]
+              and isinstance(j, (int, np.integer)) and 0 <= j < self.width[l + 1])
+        if not ok:
+            raise ValueError(f"There is no edge (l={l}, i={i}, j={j}) in a KAN of width {self.width}: "
+                             f"l counts layers from 0, i inputs of that layer, j its outputs.")
+
+    def edge_samples(self, l, i, j, x=None):
+        """(inputs, outputs) of edge (l, i, j) over the inputs x (default: the last batch seen)."""
+        self._check_edge(l, i, j)
+        detail = self.forward_detail(self._data_or_cache(x))
+        return detail["acts"][l][:, i].copy(), detail["edges"][l][:, j, i].copy()
+
+    def suggest_symbolic(self, l, i, j, lib=None, topk=5, weight_simple=0.8, x=None):
+        """Rank library functions c*f(a*t + b) + d by how well they match edge (l, i, j)."""
+        t, phi = self.edge_samples(l, i, j, x)
+        return suggest_symbolic(t, phi, lib=lib, topk=topk, weight_simple=weight_simple)
+
+    def fix_symbolic(self, l, i, j, name, fit_params=True, x=None):
+        """Snap edge (l, i, j) to the library function `name`: its spline is switched off and
+        c*f(a*t + b) + d is used instead, with (a, b, c, d) fitted to the edge's current outputs
+        (or 1, 0, 1, 0 when fit_params is False). Returns the R^2 of the fit (None if not fitted)."""
+        self._check_edge(l, i, j)
+        if name not in SYMBOLIC_LIB:
+            raise ValueError(f"Unknown symbolic function {name!r}; choose one of {', '.join(SYMBOLIC_LIB)}.")
+        r2 = None
+        params = (1.0, 0.0, 1.0, 0.0)
+        if fit_params:
+            best = self.suggest_symbolic(l, i, j, lib=[name], topk=1, x=x)[0]
+            params, r2 = (best.a, best.b, best.c, best.d), best.r2
+        layer = self.layers[l]
+        layer.affine[i, j] = params
+        layer.symbolic_codes[i, j] = SYMBOLIC_LIB[name].code
+        layer.symbolic_mask[i, j] = 1.0
+        layer.mask[i, j] = 0.0
+        return r2
+
+    def unfix_symbolic(self, l, i, j):
+        """Give edge (l, i, j) its spline back."""
+        self._check_edge(l, i, j)
+        self.layers[l].symbolic_mask[i, j] = 0.0
+        self.layers[l].mask[i, j] = 1.0
+
+    def auto_symbolic(self, lib=None, r2_threshold=0.0, weight_simple=0.8, x=None):
+        """Snap every live spline edge to its best-ranked library function whose fit reaches
+        r2_threshold. Returns [(l, i, j, name, r2)] of the edges snapped."""
+        x = self._data_or_cache(x)
+        snapped = []
+        for l, layer in enumerate(self.layers):
+            for i in range(layer.in_dim):
+                for j in range(layer.out_dim):
+                    if layer.mask[i, j] == 0.0:
+                        continue
+                    best = self.suggest_symbolic(l, i, j, lib=lib, topk=1, weight_simple=weight_simple, x=x)[0]
+                    if best.r2 < r2_threshold:
+                        continue
+                    layer.affine[i, j] = (best.a, best.b, best.c, best.d)
+                    layer.symbolic_codes[i, j] = SYMBOLIC_LIB[best.name].code
+                    layer.symbolic_mask[i, j] = 1.0
+                    layer.mask[i, j] = 0.0
+                    snapped.append((l, i, j, best.name, best.r2))
+        return snapped
+
+    def symbolic_formula(self):
+        """The formula the network computes once every live edge is snapped (SymbolicExpression)."""
+        nodes = [Sum.var(i) for i in range(self.width[0])]
+        for l, layer in enumerate(self.layers):
+            out = [Sum(0.0, ()) for _ in range(layer.out_dim)]
+            for i in range(layer.in_dim):
+                for j in range(layer.out_dim):
+                    if layer.symbolic_mask[i, j] != 0.0:
+                        a, b, c, d = layer.affine[i, j] * np.array([1.0, 1.0, layer.symbolic_mask[i, j],
+                                                                    layer.symbolic_mask[i, j]])
+                        out[j] = out[j].plus(nodes[i].apply(LIB_NAMES[layer.symbolic_codes[i, j]], a, b, c, d))
+                    elif layer.mask[i, j] != 0.0:
+                        raise ValueError(f"Edge (l={l}, i={i}, j={j}) is still a spline; snap every live edge "
+                                         f"first (fix_symbolic or auto_symbolic).")
+            nodes = out
+        return SymbolicExpression(nodes, self.width[0])
+
     def refine(self, new_grid, x=None):
         """A new KAN with new_grid intervals per edge (grid extension), keeping every function.
 
@@ -424,8 +550,8 @@ class KAN:
             "grid_range": list(self.grid_range),
             "base": self.base,
             "grid_eps": self.grid_eps,
-            "layers": [{name: getattr(layer, name).tolist() for name in ("grid",) + PARAM_NAMES + ("mask",)}
-                       for layer in self.layers],
+            "layers": [dict({name: getattr(layer, name).tolist() for name in ARRAY_FIELDS},
+                            symbolic_fun=layer.symbolic_fun) for layer in self.layers],
         }
 
     @classmethod
@@ -452,7 +578,9 @@ class KAN:
             if not isinstance(raw, dict):
                 raise ValueError(f"Layer {l} of the model file is not an object.")
             arrays = {}
-            for name in ("grid",) + PARAM_NAMES + ("mask",):
+            for name in ARRAY_FIELDS:
+                if name not in raw and name in OPTIONAL_FIELDS:
+                    continue
                 if name not in raw:
                     raise ValueError(f"Layer {l} of the model file is missing {name!r}.")
                 try:
@@ -465,7 +593,9 @@ class KAN:
             n_knots = arrays["grid"].shape[-1] if arrays["grid"].ndim == 2 else -1
             G = n_knots - 2 * k - 1
             expected = {"grid": (n_in, n_knots), "coef": (n_in, n_out, G + k), "scale_base": (n_in, n_out),
-                        "scale_sp": (n_in, n_out), "mask": (n_in, n_out)}
+                        "scale_sp": (n_in, n_out), "mask": (n_in, n_out), "symbolic_mask": (n_in, n_out),
+                        "affine": (n_in, n_out, 4)}
+            expected = {name: shape for name, shape in expected.items() if name in arrays}
             if G < 1 or G > bspline.MAX_GRID:
                 raise ValueError(f"Layer {l}'s grid must have shape ({n_in}, G + 2k + 1) with G from 1 to "
                                  f"{bspline.MAX_GRID}; got {arrays['grid'].shape}.")
@@ -477,4 +607,14 @@ class KAN:
             layer = model.layers[l]
             for name, arr in arrays.items():
                 setattr(layer, name, np.ascontiguousarray(arr))
+            names = raw.get("symbolic_fun", [["0"] * n_out for _ in range(n_in)])
+            if (not isinstance(names, list) or len(names) != n_in
+                    or any(not isinstance(row, list) or len(row) != n_out for row in names)):
+                raise ValueError(f"Layer {l} field 'symbolic_fun' must be a {n_in} x {n_out} list of function names.")
+            unknown = {name for row in names for name in row if name not in SYMBOLIC_LIB}
+            if unknown:
+                raise ValueError(f"Layer {l} names unknown symbolic functions {sorted(map(str, unknown))}; "
+                                 f"allowed: {', '.join(SYMBOLIC_LIB)}.")
+            layer.symbolic_codes = np.array([[SYMBOLIC_LIB[name].code for name in row] for row in names],
+                                            dtype=np.int64).reshape(n_in, n_out)
         return model

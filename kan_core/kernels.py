@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from .bspline import basis_column
+from .symbolic import symbolic_value, symbolic_value_deriv
 
 BASE_KINDS = {"silu": 0, "identity": 1, "zero": 2}
 
@@ -144,3 +145,62 @@ def layer_backward(span, V, dV, B, dB, dY, dE, coef, scale_base, scale_sp, mask,
                 dX[n, i] += gm * (sb * dB[i, n] + ssp * dsp)
             dscale_base[i, j] = acc_b
             dscale_sp[i, j] = acc_sp
+
+
+@njit(cache=True, nogil=True)
+def symbolic_forward(X, codes, affine, symbolic_mask, Y, E):
+    """Add every snapped edge's c*f(a*x + b) + d (library function `codes[i, j]`) to Y (N, n_out),
+    and to E (N, n_out, n_in) when E has N rows."""
+    N, n_in = X.shape
+    n_out = codes.shape[1]
+    want_edges = E.shape[0] == N
+    for i in range(n_in):
+        for j in range(n_out):
+            sm = symbolic_mask[i, j]
+            if sm == 0.0:
+                continue
+            a, b, c, d = affine[i, j, 0], affine[i, j, 1], affine[i, j, 2], affine[i, j, 3]
+            code = codes[i, j]
+            for n in range(N):
+                phi = sm * (c * symbolic_value(code, a * X[n, i] + b) + d)
+                Y[n, j] += phi
+                if want_edges:
+                    E[n, j, i] += phi
+
+
+@njit(cache=True, nogil=True)
+def symbolic_backward(X, dY, dE, codes, affine, symbolic_mask, dX, daffine):
+    """Gradients through the snapped edges: writes daffine (n_in, n_out, 4) for (a, b, c, d) and
+    adds to dX (N, n_in), which the spline backward pass has already filled."""
+    N, n_in = X.shape
+    n_out = codes.shape[1]
+    has_dE = dE.shape[0] == N
+    daffine[:] = 0.0
+    for i in range(n_in):
+        for j in range(n_out):
+            sm = symbolic_mask[i, j]
+            if sm == 0.0:
+                continue
+            a, b, c = affine[i, j, 0], affine[i, j, 1], affine[i, j, 2]
+            code = codes[i, j]
+            ga = 0.0
+            gb = 0.0
+            gc = 0.0
+            gd = 0.0
+            for n in range(N):
+                g = dY[n, j]
+                if has_dE:
+                    g += dE[n, j, i]
+                g *= sm
+                x = X[n, i]
+                f, df = symbolic_value_deriv(code, a * x + b)
+                gdf = g * c * df
+                ga += gdf * x
+                gb += gdf
+                gc += g * f
+                gd += g
+                dX[n, i] += gdf * a
+            daffine[i, j, 0] = ga
+            daffine[i, j, 1] = gb
+            daffine[i, j, 2] = gc
+            daffine[i, j, 3] = gd
