@@ -49,10 +49,10 @@ class Sum:
         if name == "exp" and inner.terms:
             # c*exp(u + k) = (c*e^k)*exp(u): constants inside the exponent become one factor
             return Sum(d, ((c * np.exp(inner.const), ("fun", name, Sum(0.0, inner.terms))),))
-        if name in POWERS and len(inner.terms) == 1 and abs(inner.const) <= 1e-9 * abs(inner.terms[0][0]):
-            # c*(k*t)^p = (c*k^p)*t^p (a shift below rounding noise counts as none)
-            k, atom = inner.terms[0]
-            return Sum(d, ((c * k ** POWERS[name], ("fun", name, Sum(0.0, ((1.0, atom),)))),))
+        if name in POWERS and inner.terms and inner.terms[0][0] != 0.0:
+            # c*(k*t + ...)^p = (c*k^p)*(t + .../k)^p: the first term inside gets coefficient 1
+            k = inner.terms[0][0]
+            return Sum(d, ((c * k ** POWERS[name], ("fun", name, inner.scaled(1.0 / k))),))
         return Sum(d, ((c, ("fun", name, inner)),))
 
     def evaluate(self, X):
