@@ -8,6 +8,9 @@ returns a Panel viewable. Only chapters listed here appear in the menu.
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import mlp_neuron
+from . import flip
+
 ANATOMY = "Part I · Anatomy"
 LEARNING = "Part II · Learning"
 READING = "Part III · Reading and trusting"
@@ -52,7 +55,10 @@ def check_registry(chapters):
     return chapters
 
 
-CHAPTERS = check_registry([])
+CHAPTERS = check_registry([
+    Chapter("mlp-neuron", "What an MLP neuron does", ANATOMY, mlp_neuron.build),
+    Chapter("flip", "Flip it: the same unit drawn both ways", ANATOMY, flip.build),
+])
 
 
 def resolve(requested, chapters=CHAPTERS):

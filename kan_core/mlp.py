@@ -30,6 +30,11 @@ def _tanh_grad(z):
     return 1.0 - np.tanh(z) ** 2
 
 
+def _sigmoid_grad(z):
+    s = _sigmoid(z)
+    return s * (1.0 - s)
+
+
 def _silu(z):
     return z * _sigmoid(z)
 
@@ -44,6 +49,7 @@ ACTIVATIONS = {
     "relu": (_relu, _relu_grad),
     "tanh": (np.tanh, _tanh_grad),
     "silu": (_silu, _silu_grad),
+    "sigmoid": (_sigmoid, _sigmoid_grad),
 }
 
 

@@ -19,6 +19,7 @@ def reference_forward(model, x):
         "relu": lambda v: v if v > 0 else 0.0,
         "tanh": math.tanh,
         "silu": lambda v: v / (1.0 + math.exp(-v)),
+        "sigmoid": lambda v: 1.0 / (1.0 + math.exp(-v)),
     }[model.activation]
     out = []
     for row in x:
@@ -193,8 +194,8 @@ def test_bad_width(width):
 
 
 def test_bad_activation():
-    with pytest.raises(ValueError, match="activation must be one of 'relu', 'tanh', 'silu', got 'sigmoid'"):
-        MLP([1, 1], "sigmoid")
+    with pytest.raises(ValueError, match="activation must be one of 'relu', 'tanh', 'silu', 'sigmoid', got 'gelu'"):
+        MLP([1, 1], "gelu")
 
 
 def test_bad_inputs():
