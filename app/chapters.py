@@ -8,8 +8,10 @@ returns a Panel viewable. Only chapters listed here appear in the menu.
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import hero
 from . import mlp_neuron
 from . import flip
+from . import snap
 
 ANATOMY = "Part I · Anatomy"
 LEARNING = "Part II · Learning"
@@ -56,8 +58,10 @@ def check_registry(chapters):
 
 
 CHAPTERS = check_registry([
+    Chapter("hero", "Two ways to look inside", ANATOMY, hero.build),
     Chapter("mlp-neuron", "What an MLP neuron does", ANATOMY, mlp_neuron.build),
     Chapter("flip", "Flip it: the same unit drawn both ways", ANATOMY, flip.build),
+    Chapter("snap", "Snap to a formula", LEARNING, snap.build),
 ])
 
 

@@ -267,10 +267,8 @@ class KAN:
 
     def edge(self, l, i, j):
         """The edge function phi_{l,j,i} as a 1-D callable: array (M,) -> array (M,)."""
-        layer = self.layers[l]
-        sub = KANLayer(layer.grid[i:i + 1], layer.coef[i:i + 1, j:j + 1], layer.scale_base[i:i + 1, j:j + 1],
-                       layer.scale_sp[i:i + 1, j:j + 1], layer.mask[i:i + 1, j:j + 1], layer.k, layer.base)
-        sub = sub.copy()
+        self._check_edge(l, i, j)
+        sub = self.layers[l].subset([i], [j])
 
         def phi(x):
             x = np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(-1, 1))

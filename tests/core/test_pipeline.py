@@ -167,3 +167,9 @@ def test_bench_pipeline_helper_reports_formula():
     text, rmse = formula_pipeline(data)
     assert "exp" in text and "sin" in text and rmse < 1e-4
     assert set(SYMBOLIC_LIB) >= {"x", "x^2", "exp", "sin"}
+
+
+def test_edge_callable_follows_a_snapped_edge():
+    model = snapped_model()
+    t = np.linspace(-1, 1, 9)
+    np.testing.assert_allclose(model.edge(0, 0, 0)(t), 2.0 * np.sin(1.5 * t + 0.2) + 0.1, atol=1e-14)
