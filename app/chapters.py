@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import hero
+from . import spline_edge
 from . import mlp_neuron
 from . import flip
 from . import snap
@@ -61,6 +62,7 @@ CHAPTERS = check_registry([
     Chapter("hero", "Two ways to look inside", ANATOMY, hero.build),
     Chapter("mlp-neuron", "What an MLP neuron does", ANATOMY, mlp_neuron.build),
     Chapter("flip", "Flip it: the same unit drawn both ways", ANATOMY, flip.build),
+    Chapter("spline-edge", "A learnable curve", ANATOMY, spline_edge.build),
     Chapter("snap", "Snap to a formula", LEARNING, snap.build),
 ])
 
