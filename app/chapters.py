@@ -11,6 +11,7 @@ from typing import Any, Callable
 from . import hero
 from . import grid_extension
 from . import spline_edge
+from . import layer
 from . import mlp_neuron
 from . import flip
 from . import snap
@@ -64,6 +65,7 @@ CHAPTERS = check_registry([
     Chapter("mlp-neuron", "What an MLP neuron does", ANATOMY, mlp_neuron.build),
     Chapter("flip", "Flip it: the same unit drawn both ways", ANATOMY, flip.build),
     Chapter("spline-edge", "A learnable curve", ANATOMY, spline_edge.build),
+    Chapter("layer", "A layer: 3 inputs, 2 outputs", ANATOMY, layer.build),
     Chapter("grid-extension", "Grid extension: more knots, finer curve", LEARNING, grid_extension.build),
     Chapter("snap", "Snap to a formula", LEARNING, snap.build),
 ])
