@@ -4,15 +4,7 @@ import panel as pn
 
 from widgets.mlp_neuron import MLPNeuron
 
-_TEXT = {"max-width": "46rem", "font-size": "1.02rem"}
-
-
-def _md(text):
-    return pn.pane.Markdown(text, sizing_mode="stretch_width", styles=_TEXT)
-
-
-def _tex(text):
-    return pn.pane.LaTeX(text, sizing_mode="stretch_width", styles={"font-size": "1.1rem"})
+from .prose import md as _md, tex as _tex
 
 
 _OPENING = """
