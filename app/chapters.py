@@ -15,6 +15,7 @@ from . import layer
 from . import mlp_neuron
 from . import flip
 from . import snap
+from . import budget
 
 ANATOMY = "Part I · Anatomy"
 LEARNING = "Part II · Learning"
@@ -68,6 +69,7 @@ CHAPTERS = check_registry([
     Chapter("layer", "A layer: 3 inputs, 2 outputs", ANATOMY, layer.build),
     Chapter("grid-extension", "Grid extension: more knots, finer curve", LEARNING, grid_extension.build),
     Chapter("snap", "Snap to a formula", LEARNING, snap.build),
+    Chapter("budget", "Parameter budget: KAN vs MLP", LEARNING, budget.build),
 ])
 
 
