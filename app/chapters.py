@@ -16,6 +16,7 @@ from . import mlp_neuron
 from . import flip
 from . import snap
 from . import budget
+from . import training_lab
 
 ANATOMY = "Part I · Anatomy"
 LEARNING = "Part II · Learning"
@@ -69,6 +70,7 @@ CHAPTERS = check_registry([
     Chapter("layer", "A layer: 3 inputs, 2 outputs", ANATOMY, layer.build),
     Chapter("grid-extension", "Grid extension: more knots, finer curve", LEARNING, grid_extension.build),
     Chapter("snap", "Snap to a formula", LEARNING, snap.build),
+    Chapter("training-lab", "Train a tiny KAN", LEARNING, training_lab.build),
     Chapter("budget", "Parameter budget: KAN vs MLP", LEARNING, budget.build),
 ])
 
