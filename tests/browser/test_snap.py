@@ -15,6 +15,7 @@ def _open(page, app_server):
     page.goto(f"{app_server.url}?chapter=snap")
     page.get_by_text(OPEN_HINT).first.wait_for(state="visible", timeout=60_000)
     expect(_formula(page)).to_contain_text("silu")
+    page.wait_for_function("() => window.Bokeh.index.roots.every(r => r.is_idle)")
 
 
 def _curve(page, name):
