@@ -82,13 +82,14 @@ costs buy a great deal. On large, messy data an MLP is often still the better to
 """
 
 
-def build():
+def build(explorer=None):
+    """The chapter; ``explorer`` is its main explorable, made here unless the caller (the URL) gave one."""
     return pn.Column(
         _md(_OPENING),
         _tex(_COUNTS),
         _md(_SMOOTH),
         _tex(_SMOOTH_TEX),
-        BudgetExplorer(),
+        explorer or BudgetExplorer(),
         _md(_TRY),
         _md(_MESSY),
         _tex(_MESSY_TEX),

@@ -60,8 +60,9 @@ the ones you just flipped to.
 """
 
 
-def build():
-    flip = Flip()
+def build(explorer=None):
+    """The chapter; ``explorer`` is its main explorable, made here unless the caller (the URL) gave one."""
+    flip = explorer or Flip()
     return pn.Column(
         _md(_OPENING),
         _md(_FORMS),

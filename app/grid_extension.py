@@ -74,14 +74,15 @@ waiting there.
 """
 
 
-def build():
+def build(explorer=None):
+    """The chapter; ``explorer`` is its main explorable, made here unless the caller (the URL) gave one."""
     return pn.Column(
         _md(_OPENING),
         _tex(f"$${TARGET.latex}$$"),
         _md(_DATA),
         _tex(r"$$\min_{c_0,\dots,c_{G+2}} \; \sum_{n=1}^{100} "
              r"\Big(y_n - \sum_{i=0}^{G+2} c_i\,B_i(x_n)\Big)^2$$"),
-        GridExtension(),
+        explorer or GridExtension(),
         _md(_TRY),
         _md(_EXTENSION),
         _tex(r"$$c' = \arg\min_{c'} \sum_{m} \Big(s(x_m) - \sum_{i=0}^{G'+2} c'_i\,"

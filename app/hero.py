@@ -46,12 +46,13 @@ shapes them.
 """
 
 
-def build():
+def build(explorer=None):
+    """The chapter; ``explorer`` is its main explorable, made here unless the caller (the URL) gave one."""
     return pn.Column(
         pn.pane.Markdown(_BEFORE, styles=_TEXT, sizing_mode="stretch_width", margin=(0, 10)),
         pn.pane.LaTeX(r"$f(x, y) = \exp\big(\sin(\pi x) + y^2\big)$", styles={"font-size": "1.15rem"},
                       margin=(0, 10, 10, 10)),
-        Hero(),
+        explorer or Hero(),
         pn.pane.Markdown(_AFTER, styles=_TEXT, sizing_mode="stretch_width"),
         pn.pane.LaTeX(r"$f(x, y) \approx \varphi_{h \to f}\big(\varphi_{x \to h}(x) + \varphi_{y \to h}(y)\big)$",
                       styles={"font-size": "1.2rem"}),

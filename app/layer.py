@@ -87,10 +87,11 @@ lesson). Pick x and y and follow the numbers.
 """
 
 
-def build():
+def build(explorer=None):
+    """The chapter; ``explorer`` is its main explorable, made here unless the caller (the URL) gave one."""
     return pn.Column(
         _md(_OPENING),
-        LayerTrace(),
+        explorer or LayerTrace(),
         _md(_READING),
         _tex(r"\mathrm{out}_j = \phi_{j,1}(x_1) + \phi_{j,2}(x_2) + \phi_{j,3}(x_3), \qquad j = 1, 2"),
         _md(_TRY),

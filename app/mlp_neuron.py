@@ -40,13 +40,14 @@ The next chapter keeps this picture and moves the pieces around.
 """
 
 
-def build():
+def build(explorer=None):
+    """The chapter; ``explorer`` is its main explorable, made here unless the caller (the URL) gave one."""
     return pn.Column(
         _md(_OPENING),
         _tex(r"$z = w_1 x_1 + w_2 x_2 + w_3 x_3 + b, \qquad a = \mathrm{act}(z)$"),
         _md(_AFTER_FORMULA),
         _md(_TRY),
-        MLPNeuron(),
+        explorer or MLPNeuron(),
         _md(_CLOSING),
         sizing_mode="stretch_width",
     )

@@ -10,7 +10,7 @@ import panel as pn
 import panel_material_ui as pmui
 import param
 
-from . import intro
+from . import intro, url_state
 from .chapters import CHAPTERS, SANDBOX, SLUGS, grouped, resolve
 from .legend import legend
 
@@ -41,54 +41,144 @@ def menu_label(chapter):
     return f"{SLUGS.index(chapter.slug) + 1}. {chapter.title}"
 
 
-class HistoryWatcher(pn.custom.JSComponent):
-    """Reloads the page when the browser's back or forward button lands on another chapter.
+class UrlKeeper(pn.custom.JSComponent):
+    """Keeps the address bar in step with the page, in both directions.
 
-    Python pushes a history entry for every chapter opened from the menu; the browser's own
-    back/forward does not tell the server, so a reload at the restored URL shows the right page.
+    ``query`` is the current chapter's shareable state ('?chapter=snap&seed=3'); the browser's
+    entry is replaced (not pushed) as it changes, so a drag does not flood the back button. Python
+    pushes an entry for every chapter opened from the menu; the browser's own back/forward does
+    not tell the server, so landing on another chapter (or other settings) reloads the page there.
+    ``font_size`` sets the page's root font size (presentation mode's large type).
     """
 
     chapter = param.String(default="")
+    query = param.String(default="")
+    font_size = param.String(default="", doc="the page's root font size ('' = the browser's own)")
 
     _esm = """
     export function render({ model }) {
       const onPop = () => {
         const wanted = new URLSearchParams(window.location.search).get("chapter") || ""
-        if (wanted !== model.chapter) { window.location.reload() }
+        if (wanted !== model.chapter || window.location.search !== model.query) { window.location.reload() }
       }
+      const write = () => {
+        if (model.query && window.location.search !== model.query) {
+          window.history.replaceState(window.history.state, "", window.location.pathname + model.query)
+        }
+      }
+      const size = () => { document.documentElement.style.fontSize = model.font_size }
       window.addEventListener("popstate", onPop)
+      model.on("query", write)
+      model.on("font_size", size)
+      size()
       model.on("remove", () => window.removeEventListener("popstate", onPop))
+      write()
       return document.createElement("span")
     }
     """
 
 
+class CopyLink(pn.custom.JSComponent):
+    """A "Copy link" button: puts the page's address, with every setting in it, on the clipboard.
+
+    The clipboard needs a secure page (https or localhost); on a classroom's plain http address
+    the link is shown selected in a box instead, ready for Ctrl+C.
+    """
+
+    _esm = """
+    export function render({ model }) {
+      const root = document.createElement("div")
+      root.className = "kx-copy-link"
+      const button = document.createElement("button")
+      button.type = "button"
+      button.textContent = "Copy link"
+      const box = document.createElement("input")
+      box.readOnly = true
+      box.hidden = true
+      box.setAttribute("aria-label", "Link to this view")
+      const said = document.createElement("span")
+      said.setAttribute("role", "status")
+      root.append(button, box, said)
+      const showBox = () => {
+        box.value = window.location.href
+        box.hidden = false
+        box.focus()
+        box.select()
+        said.textContent = "Press Ctrl+C to copy"
+      }
+      button.addEventListener("click", async () => {
+        box.value = window.location.href
+        root.dataset.href = window.location.href
+        try {
+          if (!navigator.clipboard || !window.isSecureContext) { throw new Error("no clipboard") }
+          await navigator.clipboard.writeText(window.location.href)
+          box.hidden = true
+          said.textContent = "Link copied"
+          setTimeout(() => { said.textContent = "" }, 2500)
+        } catch (error) {
+          showBox()
+        }
+      })
+      box.addEventListener("blur", () => { box.hidden = true; said.textContent = "" })
+      return root
+    }
+    """
+
+    _stylesheets = ["""
+.kx-copy-link { display: flex; align-items: center; gap: 0.5rem; height: 100%; }
+.kx-copy-link { color: #fff; font-family: Roboto, "Helvetica Neue", Arial, sans-serif; }
+.kx-copy-link button { font: inherit; font-size: 0.95rem; color: #fff; background: none; cursor: pointer;
+                       border: 1px solid rgba(255, 255, 255, 0.7); border-radius: 4px; padding: 0.3rem 0.7rem; }
+.kx-copy-link button:hover { background: rgba(255, 255, 255, 0.12); }
+.kx-copy-link button:focus-visible, .kx-copy-link input:focus-visible { outline: 3px solid #ffd54f; outline-offset: 2px; }
+.kx-copy-link input { width: 18rem; font-size: 0.85rem; }
+.kx-copy-link span { font-size: 0.9rem; white-space: nowrap; }
+"""]
+
+
 class Lesson:
     """The whole page for one session; ``page`` is the viewable to serve.
 
-    ``requested`` is the raw ``?chapter=`` value the session opened with; ``location`` is the
-    session's ``pn.state.location`` (None outside a server, e.g. in tests).
+    ``requested`` is the raw ``?chapter=`` value the session opened with and ``args`` the rest of
+    its query ({key: text}: the chapter's settings and page-level keys such as ``present``);
+    ``location`` is the session's ``pn.state.location`` (None outside a server, e.g. in tests);
+    ``state`` is the URL-state table (url_state.STATE) for ``chapters``.
     """
 
-    def __init__(self, requested="", location=None, chapters=CHAPTERS):
+    def __init__(self, requested="", location=None, chapters=CHAPTERS, args=None, state=url_state.STATE):
         self._chapters = {c.slug: c for c in chapters}
+        self._state = state
         self._views = {}
+        self._explorers = {}
         self._location = location
         self.current = None
         self._notice = None
-        self._history = HistoryWatcher(height=0, width=0, margin=0)
+        self._keeper = UrlKeeper(height=0, width=0, margin=0)
         self.nav = pmui.MenuList(items=self._menu(chapters), sizing_mode="stretch_width", css_classes=["kx-nav"])
         self.body = pn.Column(sizing_mode="stretch_width")
+        self.present_toggle = pmui.Switch(label="Present", value=False, css_classes=["kx-present-toggle"],
+                                          margin=(0, 10))
+        self.link_button = CopyLink(margin=(0, 10))
         self.page = pmui.Page(
             title=intro.TITLE,
             sidebar=[self.nav, pmui.Divider(), legend()],
-            main=[self._history, self.body],
+            main=[self._keeper, self.body],
+            header=[pn.HSpacer(), self.link_button, self.present_toggle],
             theme_toggle=True,
             sidebar_width=300,
         )
         self.nav.on_click(self._on_menu)
+        args = dict(args or {})
+        present, page_problems = _page_settings(args)
         chapter, notice = resolve(requested, chapters)
-        self.show(chapter.slug if chapter else INTRO, notice)
+        slug = chapter.slug if chapter else INTRO
+        settings, problems = url_state.parse(slug, args, state) if chapter else ({}, [])
+        self._pending = {slug: settings}
+        self.show(slug, notice or url_state.notice(page_problems + problems))
+        self.present_toggle.value = present
+        self.present_toggle.param.watch(self._on_present, "value")
+        if present:
+            self._on_present()
         if location is not None:
             location.param.watch(self._on_url, "search")
 
@@ -105,25 +195,70 @@ class Lesson:
             })
         return items
 
+    @property
+    def presenting(self):
+        return self.present_toggle.value
+
+    def explorer(self, slug):
+        """The chapter's main explorable (the one its link describes), once the chapter is built."""
+        return self._explorers.get(slug)
+
+    def _make_explorer(self, slug):
+        """The chapter's main explorable built with the link's settings (or the defaults, with a
+        sentence, if the settings cannot be combined)."""
+        shared = self._state.get(slug)
+        if shared is None:
+            return None, None
+        settings = self._pending.pop(slug, {})
+        problem = None
+        try:
+            explorer = shared.explorer(**settings)
+        except Exception as error:   # settings each valid but not together: fall back, and say so
+            problem = (f"The settings in this link could not be used together ({_short(error)}), "
+                       "so the chapter starts from its defaults.")
+            explorer = shared.explorer()
+        explorer.param.watch(self._sync_url, list(shared.keys))
+        self._explorers[slug] = explorer
+        return explorer, problem
+
     def _view(self, slug):
+        """``(view, problem)``: the chapter's page (built once per session) and any sentence about
+        its link settings that only showed up while building it."""
+        problem = None
         if slug not in self._views:
             if slug == INTRO:
                 content = intro.build(bool(self._chapters))
             else:
-                content = self._chapters[slug].build()
+                explorer, problem = self._make_explorer(slug)
+                chapter = self._chapters[slug]
+                content = chapter.build(explorer) if explorer is not None else chapter.build()
             self._views[slug] = pn.Column(content, css_classes=[f"kx-{slug}"],
-                                          sizing_mode="stretch_width")
-        return self._views[slug]
+                                          sizing_mode="stretch_width", styles={"max-height": "none"})
+        return self._views[slug], problem
 
     def show(self, slug, notice=None):
         """Put chapter ``slug`` (or INTRO) in the main area, with an optional notice above it."""
         if (slug, notice) == (self.current, self._notice):
             return
         self.current, self._notice = slug, notice
-        self._history.chapter = "" if slug == INTRO else slug
-        view = self._view(slug)
+        view, problem = self._view(slug)
+        notice = " ".join(n for n in (notice, problem) if n) or None
+        if self.presenting:
+            view = self._presented(slug, view)
         self.body.objects = [notice_pane(notice), view] if notice else [view]
         self.nav.value = next(item for item in self._flat_menu() if item["id"] == slug)
+        self._keeper.chapter = "" if slug == INTRO else slug
+        self._sync_url()
+
+    def link(self):
+        """The query that reproduces what this page shows now ('' for the introduction)."""
+        if self.current in (None, INTRO):
+            return "?present=1" if self.presenting else ""
+        settings = url_state.current(self.current, self.explorer(self.current), self._state)
+        return url_state.query(self.current, settings, {"present": "1"} if self.presenting else None)
+
+    def _sync_url(self, *events):
+        self._keeper.query = self.link()
 
     def _flat_menu(self):
         for item in self.nav.items:
@@ -136,8 +271,67 @@ class Lesson:
             return
         self.show(slug)
         if self._location is not None:
-            self._location.search = "" if slug == INTRO else f"?chapter={slug}"
+            self._location.search = self.link()
 
     def _on_url(self, event):
         chapter, notice = resolve(chapter_in_query(event.new), tuple(self._chapters.values()))
         self.show(chapter.slug if chapter else INTRO, notice)
+
+    # -- presentation mode ------------------------------------------------------------------------
+    def _presented(self, slug, view):
+        """One explorable per screen in large type: the chapter's title, its explorable (or the
+        whole page for a chapter without one) and buttons to the neighbouring chapters."""
+        order = [INTRO, *self._chapters]
+        here = order.index(slug)
+        title = intro.TITLE if slug == INTRO else menu_label(self._chapters[slug])
+        back = pmui.Button(label="Previous", icon="chevron_left", variant="outlined", disabled=here == 0)
+        ahead = pmui.Button(label="Next", icon="chevron_right", variant="contained",
+                            disabled=here == len(order) - 1)
+        back.on_click(lambda event: self._go(order[here - 1]))
+        ahead.on_click(lambda event: self._go(order[here + 1]))
+        explorer = self.explorer(slug)
+        return pn.Column(
+            pn.pane.HTML(f'<h1 class="kx-present-title">{html.escape(title)}</h1>', stylesheets=[_PRESENT_CSS],
+                         sizing_mode="stretch_width"),
+            explorer if explorer is not None else view,
+            pn.Row(back, pn.HSpacer(), ahead, sizing_mode="stretch_width"),
+            css_classes=["kx-present"], sizing_mode="stretch_width",
+            styles={"max-height": "none"},
+        )
+
+    def _go(self, slug):
+        self.show(slug)
+        if self._location is not None:
+            self._location.search = self.link()
+
+    def _on_present(self, *events):
+        self.page.sidebar_open = not self.presenting
+        self._keeper.font_size = PRESENT_TYPE if self.presenting else ""
+        slug, notice = self.current, self._notice
+        self.current = None    # force a redraw in the other mode
+        self.show(slug, notice)
+
+
+PRESENT_TYPE = "125%"  # presentation mode's root font size: text and controls (sized in rem) grow with it
+
+_PRESENT_CSS = """
+.kx-present-title { font-size: 2rem; font-weight: 600; margin: 0.2rem 0 0.6rem 0; }
+"""
+
+
+def _short(error):
+    text = "".join(ch for ch in str(error) if ch.isprintable())
+    return text if len(text) <= 120 else text[:120] + "…"
+
+
+def _page_settings(args):
+    """Pop the page-level keys from ``args``; return ``(present, problems)``."""
+    problems = []
+    present = False
+    if "present" in args:
+        text = args.pop("present")
+        if text in ("1", "0"):
+            present = text == "1"
+        else:
+            problems.append(f"present = '{url_state._echo(text)}' must be 1 (on) or 0 (off), so it is off")
+    return present, problems

@@ -76,10 +76,11 @@ formula. Chapter 10 does exactly that on a two-input problem.
 """
 
 
-def build():
+def build(explorer=None):
+    """The chapter; ``explorer`` is its main explorable, made here unless the caller (the URL) gave one."""
     return pn.Column(
         _md(_OPENING),
-        SnapExplorer(),
+        explorer or SnapExplorer(),
         _md(_HOW),
         _tex(r"$\varphi(x) \;\approx\; c\, f(a\,x + b) + d$"),
         _md(_AFFINE),

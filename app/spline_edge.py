@@ -61,8 +61,9 @@ order 2 also matches the slope (C¹), and the usual cubic, order 3, matches the 
 """
 
 
-def build():
-    edge = SplineEdge()
+def build(explorer=None):
+    """The chapter; ``explorer`` is its main explorable, made here unless the caller (the URL) gave one."""
+    edge = explorer or SplineEdge()
     aside = pmui.Card(
         pn.pane.Markdown(_ASIDE_TEXT, **_TEXT),
         BezierAside(),

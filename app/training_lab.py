@@ -79,8 +79,9 @@ often a handful of them is enough to trace a clean, recognisable function.
 """
 
 
-def build():
-    lab = TrainingLab()
+def build(explorer=None):
+    """The chapter; ``explorer`` is its main explorable, made here unless the caller (the URL) gave one."""
+    lab = explorer or TrainingLab()
     return pn.Column(
         _md(_OPENING),
         pn.pane.LaTeX(_LOSS, sizing_mode="stretch_width", styles={"font-size": "1.1rem"}),

@@ -90,20 +90,20 @@ def _labels(items):
 
 def test_the_menu_lists_the_introduction_and_exactly_the_registered_chapters():
     assert list(_labels(Lesson(chapters=()).nav.items)) == ["Introduction"]
-    assert list(_labels(Lesson(chapters=FAKE).nav.items)) == [
+    assert list(_labels(Lesson(chapters=FAKE, state={}).nav.items)) == [
         "Introduction", ANATOMY, "1. Two ways to look inside", "3. Flip it",
         LEARNING, "7. Snap to a formula", "Sandbox"]
 
 
 def test_a_chapter_opens_in_a_layout_carrying_its_css_class():
-    lesson = Lesson(requested="flip", chapters=FAKE)
+    lesson = Lesson(requested="flip", chapters=FAKE, state={})
     [view] = lesson.body.objects
     assert view.css_classes == ["kx-flip"]
     assert lesson.nav.value["id"] == "flip"
 
 
 def test_an_unknown_chapter_opens_the_introduction_under_a_notice():
-    lesson = Lesson(requested="xyz", chapters=FAKE)
+    lesson = Lesson(requested="xyz", chapters=FAKE, state={})
     notice, view = lesson.body.objects
     assert "There is no chapter called 'xyz'" in notice.object
     assert view.css_classes == ["kx-intro"]
@@ -112,7 +112,7 @@ def test_an_unknown_chapter_opens_the_introduction_under_a_notice():
 
 def test_the_menu_and_the_url_stay_in_step():
     location = Location()
-    lesson = Lesson(requested="hero", location=location, chapters=FAKE)
+    lesson = Lesson(requested="hero", location=location, chapters=FAKE, state={})
     snap = next(item for item in lesson.nav.items[2]["items"] if item["id"] == "snap")
     lesson._on_menu(snap)
     assert location.search == "?chapter=snap"
@@ -127,5 +127,5 @@ def test_the_menu_and_the_url_stay_in_step():
 
 
 def test_each_session_builds_its_own_views():
-    first, second = Lesson(requested="hero", chapters=FAKE), Lesson(requested="hero", chapters=FAKE)
+    first, second = Lesson(requested="hero", chapters=FAKE, state={}), Lesson(requested="hero", chapters=FAKE, state={})
     assert first.body.objects[0] is not second.body.objects[0]
