@@ -17,6 +17,8 @@ from . import flip
 from . import snap
 from . import budget
 from . import training_lab
+from . import continual
+from . import costs
 
 ANATOMY = "Part I · Anatomy"
 LEARNING = "Part II · Learning"
@@ -72,6 +74,8 @@ CHAPTERS = check_registry([
     Chapter("snap", "Snap to a formula", LEARNING, snap.build),
     Chapter("training-lab", "Train a tiny KAN", LEARNING, training_lab.build),
     Chapter("budget", "Parameter budget: KAN vs MLP", LEARNING, budget.build),
+    Chapter("continual", "Learning without forgetting", READING, continual.build),
+    Chapter("costs", "Costs and choices", READING, costs.build),
 ])
 
 

@@ -217,6 +217,11 @@ class Lesson:
             problem = (f"The settings in this link could not be used together ({_short(error)}), "
                        "so the chapter starts from its defaults.")
             explorer = shared.explorer()
+        adjusted = [f"{key} = '{url_state.fmt(value)}' does not fit the other settings, so "
+                    f"{url_state.fmt(getattr(explorer, key))} is used"
+                    for key, value in settings.items() if url_state.fmt(getattr(explorer, key)) != url_state.fmt(value)]
+        if adjusted and problem is None:
+            problem = url_state.notice(adjusted)
         explorer.param.watch(self._sync_url, list(shared.keys))
         self._explorers[slug] = explorer
         return explorer, problem

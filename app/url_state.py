@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 import param
 
 from widgets.budget import BudgetExplorer
+from widgets.continual import ContinualLearning
+from widgets.costs import CostsExplorer
 from widgets.flip import Flip
 from widgets.grid_extension import GridExtension
 from widgets.hero import Hero
@@ -53,6 +55,8 @@ STATE = {
                                          "learning_rate", "n_samples", "noise", "seed", "speed", "stop_at_target",
                                          "target_rmse")),
     "budget": Shared(BudgetExplorer, ("target", "budget")),
+    "continual": Shared(ContinualLearning, ("n_bumps", "grid_size", "seed", "phase")),
+    "costs": Shared(CostsExplorer, ("budget", "grid_size", "spline_order", "n_samples", "mlp_layers")),
 }
 
 

@@ -163,3 +163,17 @@ def test_query_encodes_text_safely():
 
 def test_current_is_empty_without_an_explorable():
     assert current("intro", None) == {}
+
+
+def test_a_setting_the_explorable_had_to_adjust_is_reported():
+    lesson = Lesson(requested="continual", args={"n_bumps": "3", "phase": "5"})
+    assert lesson.explorer("continual").phase == 3
+    assert "phase = '5' does not fit the other settings, so 3 is used" in lesson.body.objects[0].object
+    assert lesson.link() == "?chapter=continual&n_bumps=3&phase=3"
+
+
+def test_spline_coefficients_of_the_wrong_count_are_reported():
+    lesson = Lesson(requested="spline-edge", args={"grid_size": "4", "coef": "0.1,0.2"})
+    edge = lesson.explorer("spline-edge")
+    assert len(edge.coef) == 4 + 3
+    assert "coef = '0.1,0.2' does not fit the other settings" in lesson.body.objects[0].object
