@@ -48,12 +48,14 @@ class UrlKeeper(pn.custom.JSComponent):
     entry is replaced (not pushed) as it changes, so a drag does not flood the back button. Python
     pushes an entry for every chapter opened from the menu; the browser's own back/forward does
     not tell the server, so landing on another chapter (or other settings) reloads the page there.
-    ``font_size`` sets the page's root font size (presentation mode's large type).
+    ``font_size`` sets the page's root font size (presentation mode's large type); ``narrow``
+    tells Python when the window is too narrow for the menu beside the chapter.
     """
 
     chapter = param.String(default="")
     query = param.String(default="")
     font_size = param.String(default="", doc="the page's root font size ('' = the browser's own)")
+    narrow = param.Boolean(default=False, doc="set by the page: True while the window is under 900 px wide")
 
     _esm = """
     export function render({ model }) {
@@ -67,11 +69,24 @@ class UrlKeeper(pn.custom.JSComponent):
         }
       }
       const size = () => { document.documentElement.style.fontSize = model.font_size }
+      const media = window.matchMedia(`(max-width: 899.98px)`)
+      const measure = () => { if (model.narrow !== media.matches) { model.narrow = media.matches } }
+      media.addEventListener("change", measure)
+      // Report the width once the page is fully drawn: a change sent before then can be lost.
+      const whenReady = () => {
+        const roots = window.Bokeh ? Object.values(window.Bokeh.index) : []
+        if (roots.length && roots.every(r => r.is_idle)) { setTimeout(measure, 100) }
+        else { setTimeout(whenReady, 50) }
+      }
+      whenReady()
       window.addEventListener("popstate", onPop)
       model.on("query", write)
       model.on("font_size", size)
       size()
-      model.on("remove", () => window.removeEventListener("popstate", onPop))
+      model.on("remove", () => {
+        window.removeEventListener("popstate", onPop)
+        media.removeEventListener("change", measure)
+      })
       write()
       return document.createElement("span")
     }
@@ -177,6 +192,7 @@ class Lesson:
         self.show(slug, notice or url_state.notice(page_problems + problems))
         self.present_toggle.value = present
         self.present_toggle.param.watch(self._on_present, "value")
+        self._keeper.param.watch(self._on_width, "narrow")
         if present:
             self._on_present()
         if location is not None:
@@ -309,8 +325,14 @@ class Lesson:
         if self._location is not None:
             self._location.search = self.link()
 
+    def _on_width(self, *events):
+        """Under 900 px the menu becomes a drawer over the page, so the chapter gets the whole
+        width (one column); wider, it sits beside the chapter again."""
+        self.page.sidebar_variant = "temporary" if self._keeper.narrow else "auto"
+        self.page.sidebar_open = not (self._keeper.narrow or self.presenting)
+
     def _on_present(self, *events):
-        self.page.sidebar_open = not self.presenting
+        self.page.sidebar_open = not (self.presenting or self._keeper.narrow)
         self._keeper.font_size = PRESENT_TYPE if self.presenting else ""
         slug, notice = self.current, self._notice
         self.current = None    # force a redraw in the other mode

@@ -120,6 +120,16 @@ def test_a_tablet_width_window_gets_one_column(page, page_watch, app_server, scr
     page.goto(f"{app_server.url}?chapter=training-lab")
     page.locator(".kx-lab").first.wait_for(timeout=60_000)
     _idle(page)
+    # the menu folds away into a drawer, and the chapter takes the whole width
+    expect(page.locator(".kx-nav").first).not_to_be_visible()
+    heading = page.get_by_role("heading", name="Train a tiny KAN").first.bounding_box()
+    assert heading["x"] < 60
     assert page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    page.wait_for_timeout(600)   # let the drawer's closing slide finish before the picture
     screenshot(page, "training-lab-768")
+    # the menu button still opens the chapter list over the page
+    page.get_by_role("button", name="Open drawer").click()
+    expect(page.locator(".kx-nav").first).to_be_visible()
+    page.locator(".kx-nav").get_by_text("4. A learnable curve").click()
+    page.get_by_text("A learnable curve: one B-spline edge").first.wait_for()
     page_watch.assert_clean()
