@@ -151,6 +151,69 @@ class CopyLink(pn.custom.JSComponent):
 """]
 
 
+class SaveFigures(pn.custom.JSComponent):
+    """A "Save figures" button: every plot on the current chapter, drawn as the page shows it,
+    in one PNG file (kan-<chapter>.png), laid out as on screen. It runs in the browser, from
+    Bokeh's own canvas export, so the picture is exactly what the student sees."""
+
+    chapter = param.String(default="intro")
+
+    _esm = """
+    const PLOTS = new Set(["Plot", "Figure", "GMap"])
+
+    function plotViews() {
+      if (!window.Bokeh) return []
+      const found = [...window.Bokeh.index.query(v => PLOTS.has(v.model.constructor.__name__))]
+      return found.filter(v => v.el.isConnected && v.el.getBoundingClientRect().width > 0)
+    }
+
+    export function render({ model }) {
+      const button = document.createElement("button")
+      button.type = "button"
+      button.className = "kx-save-figures"
+      button.textContent = "Save figures"
+      button.title = "Save every figure of this chapter as one PNG picture"
+      button.addEventListener("click", async () => {
+        const views = plotViews()
+        if (!views.length) { button.textContent = "No figures here"; setTimeout(() => { button.textContent = "Save figures" }, 2000); return }
+        const boxes = views.map(v => v.el.getBoundingClientRect())
+        const left = Math.min(...boxes.map(b => b.left)), top = Math.min(...boxes.map(b => b.top))
+        const right = Math.max(...boxes.map(b => b.right)), bottom = Math.max(...boxes.map(b => b.bottom))
+        const ratio = window.devicePixelRatio || 1
+        const sheet = document.createElement("canvas")
+        sheet.width = Math.ceil((right - left) * ratio)
+        sheet.height = Math.ceil((bottom - top) * ratio)
+        const ctx = sheet.getContext("2d")
+        ctx.fillStyle = getComputedStyle(document.body).backgroundColor || "#fff"
+        if (ctx.fillStyle === "rgba(0, 0, 0, 0)") ctx.fillStyle = "#fff"
+        ctx.fillRect(0, 0, sheet.width, sheet.height)
+        views.forEach((view, i) => {
+          const layer = view.export("png", true)
+          const box = boxes[i]
+          ctx.drawImage(layer.canvas, (box.left - left) * ratio, (box.top - top) * ratio, box.width * ratio, box.height * ratio)
+        })
+        const blob = await new Promise(resolve => sheet.toBlob(resolve, "image/png"))
+        const link = document.createElement("a")
+        link.href = URL.createObjectURL(blob)
+        link.download = `kan-${model.chapter}.png`
+        document.body.appendChild(link)
+        link.click()
+        link.remove()
+        setTimeout(() => URL.revokeObjectURL(link.href), 10000)
+      })
+      return button
+    }
+    """
+
+    _stylesheets = ["""
+.kx-save-figures { font: inherit; font-family: Roboto, "Helvetica Neue", Arial, sans-serif; font-size: 0.95rem;
+                   color: #fff; background: none; cursor: pointer; border: 1px solid rgba(255, 255, 255, 0.7);
+                   border-radius: 4px; padding: 0.3rem 0.7rem; white-space: nowrap; }
+.kx-save-figures:hover { background: rgba(255, 255, 255, 0.12); }
+.kx-save-figures:focus-visible { outline: 3px solid #ffd54f; outline-offset: 2px; }
+"""]
+
+
 class Lesson:
     """The whole page for one session; ``page`` is the viewable to serve.
 
@@ -174,11 +237,12 @@ class Lesson:
         self.present_toggle = pmui.Switch(label="Present", value=False, css_classes=["kx-present-toggle"],
                                           margin=(0, 10))
         self.link_button = CopyLink(margin=(0, 10))
+        self.save_figures = SaveFigures(margin=(0, 0, 0, 10))
         self.page = pmui.Page(
             title=intro.TITLE,
             sidebar=[self.nav, pmui.Divider(), legend()],
             main=[self._keeper, self.body],
-            header=[pn.HSpacer(), self.link_button, self.present_toggle],
+            header=[pn.HSpacer(), self.save_figures, self.link_button, self.present_toggle],
             theme_toggle=True,
             sidebar_width=300,
         )
@@ -269,6 +333,7 @@ class Lesson:
         self.body.objects = [notice_pane(notice), view] if notice else [view]
         self.nav.value = next(item for item in self._flat_menu() if item["id"] == slug)
         self._keeper.chapter = "" if slug == INTRO else slug
+        self.save_figures.chapter = slug
         self._sync_url()
 
     def link(self):

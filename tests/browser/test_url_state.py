@@ -133,3 +133,20 @@ def test_a_tablet_width_window_gets_one_column(page, page_watch, app_server, scr
     page.locator(".kx-nav").get_by_text("4. A learnable curve").click()
     page.get_by_text("A learnable curve: one B-spline edge").first.wait_for()
     page_watch.assert_clean()
+
+
+def test_save_figures_downloads_one_png_of_the_chapters_plots(page, page_watch, app_server, tmp_path):
+    page.goto(f"{app_server.url}?chapter=grid-extension")
+    page.get_by_role("button", name="Save figures").wait_for(timeout=60_000)
+    _idle(page)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Save figures").click()
+    download = info.value
+    assert download.suggested_filename == "kan-grid-extension.png"
+    path = tmp_path / "figures.png"
+    download.save_as(path)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width > 300 and height > 200
+    page_watch.assert_clean()
