@@ -17,6 +17,7 @@ from . import flip
 from . import snap
 from . import budget
 from . import training_lab
+from . import pipeline
 from . import continual
 from . import costs
 
@@ -74,6 +75,7 @@ CHAPTERS = check_registry([
     Chapter("snap", "Snap to a formula", LEARNING, snap.build),
     Chapter("training-lab", "Train a tiny KAN", LEARNING, training_lab.build),
     Chapter("budget", "Parameter budget: KAN vs MLP", LEARNING, budget.build),
+    Chapter("pipeline", "From network to formula", READING, pipeline.build),
     Chapter("continual", "Learning without forgetting", READING, continual.build),
     Chapter("costs", "Costs and choices", READING, costs.build),
 ])

@@ -24,6 +24,7 @@ from widgets.grid_extension import GridExtension
 from widgets.hero import Hero
 from widgets.layer_trace import LayerTrace
 from widgets.mlp_neuron import MLPNeuron
+from widgets.pipeline import PipelineExplorer
 from widgets.snap import SnapExplorer
 from widgets.spline_edge import SplineEdge
 from widgets.training_lab import TrainingLab
@@ -55,6 +56,7 @@ STATE = {
                                          "learning_rate", "n_samples", "noise", "seed", "speed", "stop_at_target",
                                          "target_rmse")),
     "budget": Shared(BudgetExplorer, ("target", "budget")),
+    "pipeline": Shared(PipelineExplorer, ("target", "seed", "lamb")),
     "continual": Shared(ContinualLearning, ("n_bumps", "grid_size", "seed", "phase")),
     "costs": Shared(CostsExplorer, ("budget", "grid_size", "spline_order", "n_samples", "mlp_layers")),
 }
