@@ -1,12 +1,52 @@
-"""Server lifecycle hooks: one BLAS thread, and the numeric kernels compiled before the first student arrives."""
+"""Server lifecycle hooks: one BLAS thread, the kernels compiled before the first student arrives,
+pages that load nothing from the internet whichever server process builds them, and an opt-in
+diagnostics line.
 
+Served with ``--num-procs 2`` (or behind a load balancer), a page's HTTP request and its websocket
+can reach different processes; Bokeh then builds the session again in the process the websocket
+reached. Two things in Panel and Bokeh assume one process, and the hooks here make them hold in
+every process from the start:
+
+- The static files of Panel extensions (``/static/extensions/panel-material-ui/...``) are known to
+  a process only once it has rendered a page itself; ``register_static_routes`` registers them when
+  the process starts, so no student gets a 404 and an unstyled page from a fresh process.
+- Panel points a session's stylesheets at this server only while rendering its HTML page; a session
+  built for a websocket alone kept CDN addresses, which fail offline. ``on_session_created`` sets
+  the server's own address for every session before its page is built.
+
+``websocket_nodelay`` sends each websocket frame at once (as browsers do): Bokeh writes a message as
+several frames, and with Nagle's algorithm each small frame after the first waited for the
+previous one's acknowledgement (up to 40 ms for every dragged coefficient).
+
+``quiet_closed_websockets``: a tab closed while the server was still sending it an update left
+"Task exception was never retrieved ... WebSocketClosedError" tracebacks in the log; a closed tab is
+not an error, so those go to the debug log and every other unhandled error is logged as before.
+
+``start_memory_return``: after students close their tabs, the freed memory is handed back to the
+operating system (a full garbage collection, then glibc's ``malloc_trim``), checked every few
+seconds and done only when sessions have ended since the last check.
+
+Diagnostics: with ``KX_DIAGNOSTICS=SECONDS`` in the environment every server process logs a line
+``kx-diagnostics pid=... sessions=... connected=... periodic_callbacks=... tasks=... threads=...
+rss_mb=...`` every SECONDS; with ``KX_DIAGNOSTICS_OBJECTS=1`` also ``lessons=... explorables=...``
+(live page and widget objects, found by a walk over the garbage collector's objects: slow, for tests).
+Off by default. Only counts are logged, nothing about any one student.
+"""
+
+import asyncio
 import ctypes
+import gc
 import glob
 import logging
 import os
+import threading
 import time
 
 log = logging.getLogger("kan_app")
+
+DIAGNOSTICS_ENV = "KX_DIAGNOSTICS"
+DIAGNOSTICS_OBJECTS_ENV = "KX_DIAGNOSTICS_OBJECTS"
+DIAGNOSTICS_TAG = "kx-diagnostics"
 
 # The names under which numpy's bundled OpenBLAS (or a system one) exports its thread setter.
 _SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads64_",
@@ -37,6 +77,175 @@ def one_blas_thread():
     return False
 
 
+def register_static_routes():
+    """Register the static folders of every Bokeh extension the app uses in this process; returns
+    their names. Bokeh fills this table only when it renders a page's resources."""
+    import panel_material_ui  # noqa: F401  (its models are what the page needs served)
+    from bokeh.embed.bundle import bundle_for_objs_and_resources, extension_dirs
+    from bokeh.resources import Resources
+
+    bundle_for_objs_and_resources(None, Resources(mode="server"))
+    return sorted(extension_dirs)
+
+
+def local_dist_url(app_path):
+    """Where Panel's own CSS is served from, relative to a page at ``app_path`` (what Panel's page
+    handler uses: 'static/extensions/panel/' for '/app')."""
+    from panel.io.resources import LOCAL_DIST
+
+    rel = "/".join([".."] * app_path.strip("/").count("/"))
+    return f"{rel}/{LOCAL_DIST}" if rel else LOCAL_DIST
+
+
+def websocket_nodelay():
+    """Make Bokeh's websocket handler send without Nagle's delay (idempotent); returns True."""
+    from bokeh.server.views.ws import WSHandler
+
+    if getattr(WSHandler.open, "kx_nodelay", False):
+        return True
+    original = WSHandler.open
+
+    def open_without_delay(self, *args, **kwargs):
+        self.set_nodelay(True)
+        return original(self, *args, **kwargs)
+
+    open_without_delay.kx_nodelay = True
+    WSHandler.open = open_without_delay
+    return True
+
+
+def _closed_websocket(context):
+    from tornado.iostream import StreamClosedError
+    from tornado.websocket import WebSocketClosedError
+
+    error = context.get("exception")
+    return isinstance(error, (WebSocketClosedError, StreamClosedError))
+
+
+def quiet_closed_websockets(loop=None):
+    """Log unretrieved closed-websocket errors of ``loop`` (default: the running one) at debug level."""
+    loop = loop or asyncio.get_event_loop()
+    previous = loop.get_exception_handler()
+
+    def handler(loop, context):
+        if _closed_websocket(context):
+            log.debug("a tab closed while an update was on its way: %s", context.get("exception"))
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    return handler
+
+
+def return_memory():
+    """A full garbage collection, then glibc's malloc_trim: hand freed memory back to the system.
+    Returns True if malloc_trim was found."""
+    gc.collect()
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+def start_memory_return(server_context, every=5.0):
+    """Every ``every`` seconds, return_memory() if sessions ended since the last look; the callback."""
+    from tornado.ioloop import PeriodicCallback
+
+    seen = {"sessions": set()}      # this process's own bookkeeping, in the closure
+
+    def check():
+        now = {id(s) for s in server_context.sessions}
+        if seen["sessions"] - now:
+            return_memory()
+        seen["sessions"] = now
+
+    callback = PeriodicCallback(check, every * 1000)
+    callback.start()
+    return callback
+
+
+# -- diagnostics --------------------------------------------------------------------------------------
+def rss_mb(pid="self"):
+    """Resident memory of a process in MB, from /proc (None where there is no /proc)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def live_objects():
+    """(lessons, explorables): live app pages and live widget objects in this process."""
+    import panel as pn
+
+    lessons = explorables = 0
+    for obj in gc.get_objects():
+        cls = type(obj)
+        module = cls.__dict__.get("__module__")
+        if cls.__name__ == "Lesson":
+            lessons += 1
+        elif isinstance(module, str) and module.startswith("widgets.") and isinstance(obj, pn.viewable.Viewer):
+            explorables += 1
+    return lessons, explorables
+
+
+def diagnostics_line(server_context, with_objects=False):
+    """One line of counts for this process (no session ids, addresses or anything a student typed)."""
+    from bokeh.server.callbacks import PeriodicCallback
+
+    sessions = list(server_context.sessions)
+    connected = sum(1 for s in sessions if s.connection_count > 0)
+    periodic = sum(1 for s in sessions for cb in s.document.session_callbacks if isinstance(cb, PeriodicCallback))
+    try:
+        tasks = len(asyncio.all_tasks())
+    except RuntimeError:
+        tasks = 0
+    rss = rss_mb()
+    line = (f"{DIAGNOSTICS_TAG} pid={os.getpid()} sessions={len(sessions)} connected={connected} "
+            f"periodic_callbacks={periodic} tasks={tasks} threads={threading.active_count()} "
+            f"rss_mb={rss if rss is None else round(rss)}")
+    if with_objects:
+        lessons, explorables = live_objects()
+        line += f" lessons={lessons} explorables={explorables}"
+    return line
+
+
+def start_diagnostics(server_context, environ=os.environ):
+    """Log diagnostics_line every KX_DIAGNOSTICS seconds; returns the callback, or None when off."""
+    try:
+        seconds = float(environ.get(DIAGNOSTICS_ENV, "0") or 0)
+    except ValueError:
+        log.warning("%s must be a number of seconds; diagnostics stay off.", DIAGNOSTICS_ENV)
+        return None
+    if not seconds > 0:
+        return None
+    from tornado.ioloop import PeriodicCallback
+
+    with_objects = environ.get(DIAGNOSTICS_OBJECTS_ENV, "") not in ("", "0")
+
+    def report():
+        try:
+            log.info(diagnostics_line(server_context, with_objects))
+        except Exception as error:    # diagnostics must never take the server down
+            log.warning("%s failed: %r", DIAGNOSTICS_TAG, error)
+
+    callback = PeriodicCallback(report, max(0.2, seconds) * 1000)
+    callback.start()
+    report()
+    return callback
+
+
+# -- the hooks ------------------------------------------------------------------------------------------
 def on_server_loaded(server_context):
     import kan_core
 
@@ -44,6 +253,18 @@ def on_server_loaded(server_context):
     log.setLevel(logging.getLogger("bokeh").getEffectiveLevel())
     if one_blas_thread():
         log.info("numpy's OpenBLAS limited to one thread.")
+    register_static_routes()
+    websocket_nodelay()
+    quiet_closed_websockets()
     start = time.perf_counter()
     kan_core.warmup()
     log.info("kan_core kernels warmed up in %.2f s.", time.perf_counter() - start)
+    start_memory_return(server_context)
+    start_diagnostics(server_context)
+
+
+def on_session_created(session_context):
+    doc = getattr(session_context, "_document", None)
+    if doc is not None:
+        app_path = getattr(session_context.server_context.application_context, "url", "/app") or "/app"
+        doc._template_variables.setdefault("dist_url", local_dist_url(app_path))

@@ -20,6 +20,7 @@ from . import training_lab
 from . import pipeline
 from . import continual
 from . import costs
+from . import sandbox
 
 ANATOMY = "Part I · Anatomy"
 LEARNING = "Part II · Learning"
@@ -78,6 +79,7 @@ CHAPTERS = check_registry([
     Chapter("pipeline", "From network to formula", READING, pipeline.build),
     Chapter("continual", "Learning without forgetting", READING, continual.build),
     Chapter("costs", "Costs and choices", READING, costs.build),
+    Chapter("sandbox", "Sandbox", SANDBOX, sandbox.build),
 ])
 
 

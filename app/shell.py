@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 import panel as pn
 import panel_material_ui as pmui
 import param
+from panel.util import edit_readonly
 
 from . import intro, url_state
 from .chapters import CHAPTERS, SANDBOX, SLUGS, grouped, resolve
@@ -21,6 +22,23 @@ _NOTICE_CSS = """
 .kx-notice { border-left: 4px solid #607d8b; padding: 0.5rem 0.8rem; margin: 0 0 0.5rem 0;
              background: rgba(96, 125, 139, 0.12); border-radius: 4px; font-size: 1rem; }
 """
+
+
+def detach_from_process_busy(page):
+    """Stop ``page`` (a pmui.Page) from following Panel's busy flag, which is one for the whole server
+    process. Followed, any student's click redrew every student's page and showed them a busy bar
+    for someone else's work (with 30 students that alone swamped the server), and the flag's watcher
+    kept every page ever served, with all its explorables, alive after its tab closed."""
+    with edit_readonly(page):
+        page.busy = False
+    private = page._param__private
+    kept = []
+    for names, watcher in private.ref_watchers:
+        if (watcher.inst if watcher.inst is not None else watcher.cls) is pn.state:
+            pn.state.param.unwatch(watcher)
+        else:
+            kept.append((names, watcher))
+    private.ref_watchers = kept
 
 
 def notice_pane(text):
@@ -246,6 +264,7 @@ class Lesson:
             theme_toggle=True,
             sidebar_width=300,
         )
+        detach_from_process_busy(self.page)
         self.nav.on_click(self._on_menu)
         args = dict(args or {})
         present, page_problems = _page_settings(args)

@@ -25,6 +25,7 @@ from widgets.hero import Hero
 from widgets.layer_trace import LayerTrace
 from widgets.mlp_neuron import MLPNeuron
 from widgets.pipeline import PipelineExplorer
+from widgets.sandbox import SETTINGS as SANDBOX_SETTINGS, Sandbox
 from widgets.snap import SnapExplorer
 from widgets.spline_edge import SplineEdge
 from widgets.training_lab import TrainingLab
@@ -59,6 +60,8 @@ STATE = {
     "pipeline": Shared(PipelineExplorer, ("target", "seed", "lamb")),
     "continual": Shared(ContinualLearning, ("n_bumps", "grid_size", "seed", "phase")),
     "costs": Shared(CostsExplorer, ("budget", "grid_size", "spline_order", "n_samples", "mlp_layers")),
+    # the sandbox's whole state, as its model files record it
+    "sandbox": Shared(Sandbox, SANDBOX_SETTINGS),
 }
 
 
@@ -108,6 +111,12 @@ def parse_value(p, text):
         if text in ("0", "false", "no", "off"):
             return False
         raise Refused("must be 1 (on) or 0 (off)")
+    if isinstance(p, param.ListSelector):
+        names = text.split(",") if text else []
+        allowed = [fmt(c) for c in p.objects]
+        if len(names) > MAX_ITEMS or not all(name in allowed for name in names):
+            raise Refused("must be names from " + ", ".join(allowed) + ", separated by commas")
+        return [p.objects[allowed.index(name)] for name in names]
     if isinstance(p, param.Selector):
         for choice in p.objects:
             if fmt(choice) == text:

@@ -36,6 +36,7 @@ from bokeh.plotting import figure
 from kan_core import KAN, MLP, PRESETS, Trainer, make_dataset
 from kan_core.data import Target
 
+from .inputs import BoundedIntInput
 from .theme import GREY, ORANGE, TEAL
 
 ASSET = Path(__file__).resolve().parents[1] / "assets" / "budget.json"
@@ -600,7 +601,7 @@ class BudgetExplorer(pn.viewable.Viewer):
         self._slider = pmui.DiscreteSlider(label="Parameter budget (log scale)", options=stops,
                                            value=min(stops, key=lambda v: abs(v - DEFAULT_BUDGET)), width=340)
         self._slider.param.watch(self._on_slider, "value")
-        self._entry = pmui.IntInput.from_param(self.param.budget, label="Budget (type a number)", width=170)
+        self._entry = BoundedIntInput.from_param(self.param.budget, label="Budget (type a number)", width=170)
         reset = pmui.Button(label="Reset", icon="restart_alt", variant="outlined")
         reset.on_click(lambda _: self.reset())
         return pn.FlexBox(self._target_switch, self._slider, self._entry, reset, sizing_mode="stretch_width",

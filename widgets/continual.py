@@ -30,6 +30,7 @@ from bokeh.plotting import figure
 
 from kan_core import KAN, MLP, Adam, Trainer
 
+from .inputs import BoundedIntInput, BoundedIntSlider
 from .theme import GREY, ORANGE, TEAL
 
 LOW, HIGH = -1.0, 1.0
@@ -279,18 +280,18 @@ class ContinualLearning(pn.viewable.Viewer):
 
     # -- controls ---------------------------------------------------------------------------------
     def _build_controls(self):
-        self.phase_slider = pmui.IntSlider.from_param(self.param.phase, label="Phase shown",
+        self.phase_slider = BoundedIntSlider.from_param(self.param.phase, label="Phase shown",
                                                       sizing_mode="stretch_width", min_width=180)
         self.back_button = pmui.Button(label="Previous phase", icon="skip_previous", variant="outlined")
         self.back_button.on_click(lambda event: self.previous_phase())
         self.next_button = pmui.Button(label="Next phase", icon="skip_next", variant="outlined")
         self.next_button.on_click(lambda event: self.next_phase())
-        self.bumps_input = pmui.IntInput.from_param(self.param.n_bumps, label=f"Bumps ({BUMPS_MIN} to {BUMPS_MAX})",
+        self.bumps_input = BoundedIntInput.from_param(self.param.n_bumps, label=f"Bumps ({BUMPS_MIN} to {BUMPS_MAX})",
                                                     width=140)
         self.grid_toggle = pmui.RadioButtonGroup.from_param(
             self.param.grid_size, options={str(G): G for G in GRID_CHOICES}, label="KAN grid size G",
             color="primary", size="small", description=None)
-        self.seed_input = pmui.IntInput.from_param(self.param.seed, label="Seed", width=120)
+        self.seed_input = BoundedIntInput.from_param(self.param.seed, label="Seed", width=120)
         self.reset_button = pmui.Button(label="Reset", icon="restart_alt", variant="outlined")
         self.reset_button.on_click(lambda event: self.reset())
         self.readout = pn.pane.HTML("", css_classes=["kx-continual-readout"], sizing_mode="stretch_width",

@@ -30,6 +30,7 @@ from bokeh.plotting import figure
 
 from kan_core import KAN, MLP, PRESETS, Adam, make_dataset
 
+from .inputs import BoundedIntInput, BoundedIntSlider
 from .theme import ORANGE, TEAL
 
 N_IN = 2                      # both networks read two inputs: samples of exp(sin(pi x) + y^2)
@@ -441,12 +442,12 @@ class CostsExplorer(pn.viewable.Viewer):
             return pn.Row(*objects, sizing_mode="stretch_width", min_width=280, styles={"flex": "1 1 330px"})
 
         self.controls = pn.FlexBox(
-            cell(pmui.IntSlider.from_param(self.param.budget, label="Parameter budget", step=50, **slider),
-                 pmui.IntInput.from_param(self.param.budget, label="Budget (100 to 2000)", width=175)),
-            cell(pmui.IntSlider.from_param(self.param.grid_size, label="KAN grid size G", **slider),
-                 pmui.IntInput.from_param(self.param.grid_size, label="G (3 to 100)", width=110)),
-            cell(pmui.IntSlider.from_param(self.param.spline_order, label="KAN spline order k", **slider)),
-            cell(pmui.IntSlider.from_param(self.param.n_samples, label="Training samples N", step=100, **slider)),
+            cell(BoundedIntSlider.from_param(self.param.budget, label="Parameter budget", step=50, **slider),
+                 BoundedIntInput.from_param(self.param.budget, label="Budget (100 to 2000)", width=175)),
+            cell(BoundedIntSlider.from_param(self.param.grid_size, label="KAN grid size G", **slider),
+                 BoundedIntInput.from_param(self.param.grid_size, label="G (3 to 100)", width=110)),
+            cell(BoundedIntSlider.from_param(self.param.spline_order, label="KAN spline order k", **slider)),
+            cell(BoundedIntSlider.from_param(self.param.n_samples, label="Training samples N", step=100, **slider)),
             pn.Row(pmui.RadioButtonGroup.from_param(self.param.mlp_layers, label="MLP hidden layers",
                                                     options={"1 layer": 1, "2 layers": 2}, width=210),
                    self.measure_button, reset, align="end", styles={"flex": "1 1 100%", "flex-wrap": "wrap"}),

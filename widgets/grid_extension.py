@@ -23,6 +23,7 @@ from bokeh.plotting import figure
 from kan_core import KAN, Trainer, bspline
 from kan_core.data import Target
 
+from .inputs import BoundedFloatInput, BoundedFloatSlider, BoundedIntInput, BoundedIntSlider
 from .theme import GREY, LINE, ORANGE
 
 LOW, HIGH = -1.0, 1.0
@@ -286,15 +287,15 @@ class GridExtension(pn.viewable.Viewer):
             label="Mode", color="primary", size="small", width=430, description=None)
         # Each slider has a number box beside it: typing is the keyboard-only way in, and a number
         # outside the bounds is refused by the box (it returns to the current value).
-        self.grid_slider = pmui.IntSlider.from_param(
+        self.grid_slider = BoundedIntSlider.from_param(
             self.param.grid_size, label="Grid size G (knot spans)", sizing_mode="stretch_width", min_width=200)
-        self.grid_input = pmui.IntInput.from_param(self.param.grid_size, label="G (2 to 200)", width=120)
-        self.noise_slider = pmui.FloatSlider.from_param(
+        self.grid_input = BoundedIntInput.from_param(self.param.grid_size, label="G (2 to 200)", width=120)
+        self.noise_slider = BoundedFloatSlider.from_param(
             self.param.noise, label="Noise (standard deviation)", step=0.01, format="0.00", throttled=True,
             sizing_mode="stretch_width", min_width=160)
-        self.noise_input = pmui.FloatInput.from_param(self.param.noise, label="Noise (0 to 0.5)", step=0.01,
+        self.noise_input = BoundedFloatInput.from_param(self.param.noise, label="Noise (0 to 0.5)", step=0.01,
                                                       width=130)
-        self.seed_input = pmui.IntInput.from_param(self.param.seed, label="Sample seed", width=130)
+        self.seed_input = BoundedIntInput.from_param(self.param.seed, label="Sample seed", width=130)
         self.samples_button = pmui.Button(label="New samples", icon="casino", variant="outlined")
         self.samples_button.on_click(lambda event: self.new_samples())
         self.extend_button = pmui.Button(label="Extend grid", icon="grid_on", color="primary")

@@ -24,6 +24,7 @@ from bokeh.plotting import figure
 from kan_core import MLP
 from kan_core.mlp import ACTIVATIONS
 
+from .inputs import BoundedFloatSlider
 from .theme import GREY, ORANGE
 
 NEGATIVE = "#546e7a"    # a negative weight: blue-grey and dashed (the sign is also in the number)
@@ -104,7 +105,7 @@ class SliderWithBox:
 
     def __init__(self, owner, name, label, message, step=STEP):
         self.owner, self.name, self.label, self.message = owner, name, label, message
-        self.slider = pmui.FloatSlider.from_param(owner.param[name], label=label, step=step, show_value=False,
+        self.slider = BoundedFloatSlider.from_param(owner.param[name], label=label, step=step, show_value=False,
                                                   sizing_mode="stretch_width", min_width=140)
         self.box = pmui.FloatInput(label=f"{label} value", value=getattr(owner, name), step=step,
                                    format="0.00", width=130)

@@ -22,6 +22,7 @@ on screen comes from these runs; every number sent to the browser is checked to 
 """
 
 import html
+import io
 import math
 import sys
 import threading
@@ -37,7 +38,9 @@ from panel.io.callbacks import PeriodicCallback
 
 from kan_core import KAN, PRESETS, FormulaError, Trainer, make_dataset, parse_formula
 
+from .inputs import BoundedFloatInput, BoundedIntInput
 from .network_diagram import NetworkDiagram
+from .sandbox import download_button
 from .theme import GREY, RED
 from .training_lab import finite, on_loop, short
 
@@ -494,6 +497,7 @@ class PipelineExplorer(pn.viewable.Viewer):
             self.table.object = self._table_html()
             self.formula_pane.object = self._formula_latex()
             self.formula_notes.object = self._formula_html()
+            self.latex_download.disabled = self.text_download.disabled = self.formula_text is None
             self.formula_box.css_classes = ["kx-pipe-formula"] + (["shown"] if self.step == 5 else [])
             self._show_controls()
 
@@ -672,8 +676,8 @@ class PipelineExplorer(pn.viewable.Viewer):
         self.target_select = pmui.Select.from_param(
             self.param.target, label="Target", options={v["label"]: k for k, v in TARGETS.items()},
             description="", width=190, **small)
-        self.seed_input = pmui.IntInput.from_param(self.param.seed, label="Seed", width=110, description="", **small)
-        self.lamb_input = pmui.FloatInput.from_param(self.param.lamb, label="Penalty λ", step=0.005, width=120,
+        self.seed_input = BoundedIntInput.from_param(self.param.seed, label="Seed", width=110, description="", **small)
+        self.lamb_input = BoundedFloatInput.from_param(self.param.lamb, label="Penalty λ", step=0.005, width=120,
                                                      description="", **small)
         self.library_group = pmui.CheckButtonGroup.from_param(
             self.param.library, label="Snap may choose from", options={v: k for k, v in LIBRARY.items()},
@@ -696,13 +700,19 @@ class PipelineExplorer(pn.viewable.Viewer):
         self.formula_pane = pn.pane.LaTeX("", css_classes=["kx-pipe-latex"], sizing_mode="stretch_width",
                                           styles={"font-size": "1.3rem", "overflow-x": "auto"}, margin=(0, 0, 4, 0))
         self.formula_notes = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[_CSS], margin=0)
+        self.latex_download = download_button(lambda: io.StringIO(f"{self.formula_latex}\n"), "kan-formula.tex",
+                                              "Formula as LaTeX", "functions", disabled=True)
+        self.text_download = download_button(lambda: io.StringIO(f"{self.formula_text}\n"), "kan-formula.txt",
+                                             "Formula as text", "notes", disabled=True)
 
     def _build_layout(self):
         settings = pn.FlexBox(self.target_select, self.seed_input, self.lamb_input, self.library_group,
                               align_items="flex-end", sizing_mode="stretch_width", css_classes=["kx-pipe-settings"])
         steps = pn.FlexBox(*self.buttons, self.reset_button, align_items="center", sizing_mode="stretch_width",
                            css_classes=["kx-pipe-buttons"])
-        self.formula_box = pn.Column(self.formula_pane, self.formula_notes, sizing_mode="stretch_width",
+        self.formula_box = pn.Column(self.formula_pane, self.formula_notes,
+                                     pn.FlexBox(self.latex_download, self.text_download, align_items="center"),
+                                     sizing_mode="stretch_width",
                                      css_classes=["kx-pipe-formula"], stylesheets=[_CSS], margin=(4, 10))
         diagram = pn.Column(self.diagram.diagram_pane, self.diagram.picker, self.diagram.large_pane, width=450,
                             css_classes=["kx-pipe-diagram"])

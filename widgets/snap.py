@@ -24,6 +24,7 @@ from bokeh.plotting import figure
 
 from kan_core import KAN, SYMBOLIC_LIB, Trainer, make_dataset, suggest_symbolic, target_from_formula
 
+from .inputs import BoundedEditableFloatSlider, BoundedIntInput
 from .theme import GREY, LINE, ORANGE, RED
 
 # The hidden clean functions the reader can train on: label -> formula for kan_core's parser.
@@ -227,10 +228,10 @@ class SnapExplorer(pn.viewable.Viewer):
     def _build_controls(self):
         self.target_select = pmui.Select.from_param(self.param.target, label="Hidden function",
                                                     sizing_mode="stretch_width")
-        self.noise_slider = pmui.EditableFloatSlider.from_param(self.param.noise, label="Noise",
+        self.noise_slider = BoundedEditableFloatSlider.from_param(self.param.noise, label="Noise",
                                                                 step=0.01, format="0.00", sizing_mode="stretch_width",
                                                                 css_classes=["kx-snap-noise"])
-        self.seed_input = pmui.IntInput.from_param(self.param.seed, label="Seed",
+        self.seed_input = BoundedIntInput.from_param(self.param.seed, label="Seed",
                                                    sizing_mode="stretch_width")
         self.show_target_box = pmui.Checkbox.from_param(self.param.show_target, label="Show the hidden function")
         self.snap_button = pmui.Button(label="Snap", icon="auto_fix_high", variant="contained", color="error",
@@ -245,7 +246,7 @@ class SnapExplorer(pn.viewable.Viewer):
         self.picker = pmui.Select(label="Snap to", options={"spline (not snapped)": SPLINE}, value=SPLINE,
                                   sizing_mode="stretch_width")
         self.picker.param.watch(self._on_pick, "value")
-        self.weight_slider = pmui.EditableFloatSlider.from_param(
+        self.weight_slider = BoundedEditableFloatSlider.from_param(
             self.param.weight_simple, label="Simplicity weight w", step=0.05, format="0.00",
             sizing_mode="stretch_width")
         self.status = pn.pane.HTML("", css_classes=["kx-snap-status"], sizing_mode="stretch_width",

@@ -19,7 +19,9 @@ linear interpolation (de Casteljau), and one degree-12 polynomial against a cubi
 the same 13 points of a bump (Runge's example).
 """
 
+import functools
 import html
+import threading
 
 import numpy as np
 import panel as pn
@@ -31,6 +33,7 @@ from panel.io.state import set_curdoc
 
 from kan_core import KAN, bspline
 
+from .inputs import BoundedFloatInput, BoundedFloatSlider, BoundedIntSlider
 from .theme import GREY, LINE, ORANGE, TEAL
 
 COEF_LIMIT = 2.5          # a coefficient stays in [-COEF_LIMIT, COEF_LIMIT]
@@ -552,6 +555,7 @@ class SplineEdge(pn.viewable.Viewer):
         self._plot = SplinePlot(sizing_mode="stretch_width", min_width=300, styles={"flex": "1 1 480px"},
                                 css_classes=["kx-spline-figure"])
         self._plot.on_msg(self._on_plot_msg)
+        self._msg_lock = threading.Lock()   # served with --num-threads, messages come on several threads
         self._fit_x = np.linspace(*INPUT_RANGE, 512)[:, None]
         self._rebuild(refit=False)
         self._controls = self._make_controls()
@@ -662,11 +666,27 @@ class SplineEdge(pn.viewable.Viewer):
 
         Every message with a whole-number ``seq`` is acknowledged (``confirmed = seq``), even one
         whose handle a change of G or k has just removed, because the page waits for it.
+        Served with ``--num-threads``, Panel hands some messages to worker threads and handles
+        others on the event loop, so a later message can be handled first, and a worker thread's
+        changes reach the page after the loop's. So every message is handled on the event loop,
+        one at a time, and one older than a message already handled (a drag value overtaken by
+        the release) is dropped: the newest value always wins and ``confirmed`` never goes back.
         """
+        doc = pn.state.curdoc
+        if (doc is not None and doc.session_context is not None
+                and threading.current_thread() is not threading.main_thread()):
+            pn.state.execute(functools.partial(self._on_plot_msg, event), schedule=True)
+            return
         msg = event.data if isinstance(event.data, dict) else {}
-        kind, seq, index, value = (msg.get(key) for key in ("kind", "seq", "index", "value"))
+        seq = msg.get("seq")
         if not _is_int(seq):
             return
+        with self._msg_lock:
+            if seq > self._plot.confirmed:
+                self._apply_plot_msg(msg, seq)
+
+    def _apply_plot_msg(self, msg, seq):
+        kind, index, value = (msg.get(key) for key in ("kind", "index", "value"))
         known = _is_int(index) and 0 <= index < self.grid_size + self.spline_order
         received = self._plot.received
         with pn.io.hold():
@@ -707,15 +727,15 @@ class SplineEdge(pn.viewable.Viewer):
             self._refit = True
 
     def _make_controls(self):
-        grid = pmui.IntSlider.from_param(self.param.grid_size, label="Grid size G", sizing_mode="stretch_width")
-        order = pmui.IntSlider.from_param(self.param.spline_order, label="Spline order k", sizing_mode="stretch_width")
+        grid = BoundedIntSlider.from_param(self.param.grid_size, label="Grid size G", sizing_mode="stretch_width")
+        order = BoundedIntSlider.from_param(self.param.spline_order, label="Spline order k", sizing_mode="stretch_width")
         basis = pmui.Switch.from_param(self.param.show_basis, label="Show the basis bumps")
         base = pmui.Switch.from_param(self.param.use_base, label="Add the SiLU base term")
-        w_b = pmui.FloatInput.from_param(self.param.scale_base, label="w_b (SiLU)", step=0.1, width=125,
+        w_b = BoundedFloatInput.from_param(self.param.scale_base, label="w_b (SiLU)", step=0.1, width=125,
                                          disabled=self.param.use_base.rx.not_())
-        w_s = pmui.FloatInput.from_param(self.param.scale_sp, label="w_s (spline)", step=0.1, width=125)
+        w_s = BoundedFloatInput.from_param(self.param.scale_sp, label="w_s (spline)", step=0.1, width=125)
         self._pick = pmui.Select(label="Coefficient", width=110)
-        self._value = pmui.FloatInput(label="its value", step=KEY_STEP, width=130)
+        self._value = BoundedFloatInput(label="its value", step=KEY_STEP, width=130)
         self._sync_entry()
         self._pick.param.watch(self._on_pick, "value")
         self._value.param.watch(self._on_typed, "value")
@@ -860,7 +880,7 @@ class BezierAside(pn.viewable.Viewer):
         rf.scatter("x", "y", source=pts, size=7, color=TEAL, line_color="white", legend_label="the 13 points")
         _legend_below(rf)
         self._runge_fig = rf
-        self._slider = pmui.FloatSlider.from_param(self.param.t, label="t, how far along", step=0.01, width=330)
+        self._slider = BoundedFloatSlider.from_param(self.param.t, label="t, how far along", step=0.01, width=330)
         self._count = pmui.RadioButtonGroup.from_param(self.param.n_control, label="Control points")
         self._update()
 

@@ -37,6 +37,7 @@ from panel.io.callbacks import PeriodicCallback
 from kan_core import KAN, PRESETS, Trainer, make_dataset, target_from_formula
 from kan_core.trainer import make_optimizer
 
+from .inputs import BoundedFloatInput, BoundedIntInput, BoundedIntSlider
 from .network_diagram import NetworkDiagram
 from .theme import GREY, LINE, ORANGE
 from .training_compare import MLPFamily
@@ -45,6 +46,14 @@ PERIOD_MS = 33              # one tick every 33 ms: at most 30 screen updates pe
 KAN_BUDGET_S = 0.015        # optimizer work per tick while playing
 MLP_BUDGET_S = 0.003        # MLP comparison work per tick while the KAN plays
 MLP_ONLY_BUDGET_S = 0.025   # ... and while only the comparison runs
+# Pacing under load (TrainingLab._pace): a tick that comes LATE_S later than due, or whose last
+# frame has waited LATE_S for the event loop, means the server is busy. The lab then halves its work
+# per tick (down to MIN_BUDGET_S), then works on only every 2nd, 4th, ... tick (up to MAX_STRIDE),
+# and creeps back to full speed while ticks come on time. It never queues a second frame.
+LATE_S = 0.1
+MIN_BUDGET_S = 0.002
+MAX_STRIDE = 30
+LOST_FRAME_S = 5.0          # a frame not shown after this long is taken as lost (its session is gone)
 DIAGRAM_EVERY = 5           # redraw the network diagram every 5th tick (5 per second)
 ROLLOVER = 20_000           # loss points kept in the browser
 N_TEST = 1000
@@ -105,7 +114,7 @@ def on_loop(method):
 def parse_hidden(text):
     """'5' -> [5], '5, 3' -> [5, 3], '' -> []; raises ValueError with a sentence otherwise."""
     parts = [p for p in re.split(r"[,\s;]+", text.strip()) if p]
-    if len(parts) > MAX_LAYERS or not all(p.isdigit() for p in parts):
+    if len(parts) > MAX_LAYERS or not all(p.isdigit() and len(p) <= 3 for p in parts):
         raise ValueError(f"{HIDDEN_RULE}; got '{text.strip()[:40]}'.")
     sizes = [int(p) for p in parts]
     if any(not 1 <= n <= MAX_HIDDEN for n in sizes):
@@ -175,6 +184,16 @@ def width_text(width):
     return "[" + ", ".join(str(n) for n in width) + "]"
 
 
+def lab_head(text):
+    """A small heading over a group of controls or a view."""
+    return pn.pane.HTML(f"<h3 class='kx-lab-head'>{text}</h3>", stylesheets=[_CSS], margin=(0, 5))
+
+
+def lab_group(*objects):
+    """A column of related controls, one of the boxes that wrap side by side."""
+    return pn.Column(*objects, width=310, margin=(0, 10, 0, 0))
+
+
 class TrainingLab(pn.viewable.Viewer):
     """Train a small KAN live on a 1-D or 2-D target; see the module docstring."""
 
@@ -215,13 +234,19 @@ class TrainingLab(pn.viewable.Viewer):
         self._error_scale = None
         self._rate = (time.perf_counter(), 0)   # for steps per second: (time, step) at play
         self.skipped_ticks = 0
+        self._budget = KAN_BUDGET_S     # training time per tick, lowered while the server is busy
+        self._stride = 1                # work on every _stride-th tick, raised while the server is busy
+        self._calls = 0                 # ticks since the last one that worked
+        self._last_work = None          # when the last working tick began
+        self._frame_waiting_since = None  # when a frame was handed to the event loop and not shown yet
+        self._served = False            # True in a served session (set at the end of __init__)
         self.data = None
         self.target_fn = None
         self.trainer = None
         self.family = None
         self._data_problem = None   # a sentence while the target or its samples cannot be used
         self._hidden_problem = None  # ... or the hidden layer sizes
-        self._extending = False
+        self._keeping_network = False   # True while grid_size or hidden follow the network shown
         self._resetting = False
         self._controls_key = None
         self.message_text = ""
@@ -232,7 +257,8 @@ class TrainingLab(pn.viewable.Viewer):
         self._set_data()
         self._building = False
         doc = pn.state.curdoc
-        if doc is not None and doc.session_context is not None:
+        self._served = doc is not None and doc.session_context is not None
+        if self._served:
             pn.state.on_session_destroyed(self._on_session_destroyed)
 
     # -- what the reader is looking at ------------------------------------------------------------
@@ -356,28 +382,28 @@ class TrainingLab(pn.viewable.Viewer):
             self.param.formula, label="Formula in x and y (press Enter)", placeholder="e.g. x*y + sin(pi*y)",
             description="Numbers, x, y, pi, + − * / ** and functions such as sin, exp, log, sqrt, tanh, abs.",
             sizing_mode="stretch_width", **small)
-        self.samples_input = pmui.IntInput.from_param(
+        self.samples_input = BoundedIntInput.from_param(
             self.param.n_samples, label="Train samples", step=100, width=145, description="", **small)
-        self.noise_input = pmui.FloatInput.from_param(
+        self.noise_input = BoundedFloatInput.from_param(
             self.param.noise, label="Noise", step=0.05, width=145,
             description="Random noise on the train samples, as a share of the target's spread (0 to 1).", **small)
-        self.seed_input = pmui.IntInput.from_param(
+        self.seed_input = BoundedIntInput.from_param(
             self.param.seed, label="Seed", width=145,
             description="Picks other random samples and another starting network.", **small)
         self.hidden_input = pmui.TextInput.from_param(
             self.param.hidden, label="Hidden layer sizes", placeholder="e.g. 5 or 5, 3",
             description=f"Up to {MAX_LAYERS} layers of 1 to {MAX_HIDDEN} nodes, separated by commas.",
             sizing_mode="stretch_width", **small)
-        self.grid_input = pmui.IntInput.from_param(
+        self.grid_input = BoundedIntInput.from_param(
             self.param.grid_size, label="Grid size G", width=145,
             description="Spans of every edge's spline (1 to 100).", **small)
-        self.order_input = pmui.IntInput.from_param(
+        self.order_input = BoundedIntInput.from_param(
             self.param.spline_order, label="Spline order k", width=145,
             description="Degree of the spline pieces (1 to 5; 3 is cubic).", **small)
         self.optimizer_toggle = pmui.RadioButtonGroup.from_param(
             self.param.optimizer, options={"Adam": "adam", "L-BFGS": "lbfgs"}, label="Optimizer",
             description="", width=200, **small)
-        self.lr_input = pmui.FloatInput.from_param(
+        self.lr_input = BoundedFloatInput.from_param(
             self.param.learning_rate, label="Adam learning rate", step=0.01, width=145,
             description="Adam's step size (L-BFGS finds its own).", visible=self.optimizer == "adam", **small)
         self.play_button = pmui.Button(label="Play", icon="play_arrow", color="primary", width=110)
@@ -388,11 +414,11 @@ class TrainingLab(pn.viewable.Viewer):
         self.reset_button.on_click(lambda event: self.reset())
         self.extend_button = pmui.Button(label="Extend grid", icon="grid_on", variant="outlined")
         self.extend_button.on_click(lambda event: self.extend_grid())
-        self.speed_slider = pmui.IntSlider.from_param(
+        self.speed_slider = BoundedIntSlider.from_param(
             self.param.speed, label="Speed (steps per tick)", width=200, description="")
         self.stop_check = pmui.Checkbox.from_param(self.param.stop_at_target, label="Stop at test RMSE",
                                                    description="")
-        self.stop_input = pmui.FloatInput.from_param(self.param.target_rmse, label="Target RMSE", step=0.001,
+        self.stop_input = BoundedFloatInput.from_param(self.param.target_rmse, label="Target RMSE", step=0.001,
                                                      width=130, description="", **small)
         self.compare_button = pmui.Button(label="Compare with MLPs", icon="balance", variant="text")
         self.compare_button.on_click(lambda event: self.compare_mlps())
@@ -400,37 +426,41 @@ class TrainingLab(pn.viewable.Viewer):
                                   stylesheets=[_CSS])
         self.message = pn.pane.HTML("", css_classes=["kx-lab-message"], sizing_mode="stretch_width",
                                     stylesheets=[_CSS])
-        self.diagram = NetworkDiagram(model=KAN([2, 1], grid=3), diagram_width=440, diagram_height=300,
-                                      large_height=220, name="training-diagram")
+        self.diagram = self._make_diagram()
+
+    def _make_diagram(self):
+        return NetworkDiagram(model=KAN([2, 1], grid=3), diagram_width=440, diagram_height=300,
+                              large_height=220, name="training-diagram")
 
     def _build_layout(self):
-        def head(text):
-            return pn.pane.HTML(f"<h3 class='kx-lab-head'>{text}</h3>", stylesheets=[_CSS], margin=(0, 5))
+        self._build_parts()
+        return self._arrange()
 
-        def group(*objects):
-            return pn.Column(*objects, width=310, margin=(0, 10, 0, 0))
-
-        setup = pn.FlexBox(
-            group(head("What to learn"), self.target_select, self.formula_input,
-                  pn.Row(self.samples_input, self.noise_input), self.seed_input),
-            group(head("The network"), self.hidden_input, pn.Row(self.grid_input, self.order_input)),
-            group(head("How it learns"), self.optimizer_toggle, self.lr_input),
+    def _build_parts(self):
+        """The lab's blocks, kept as attributes so that a subclass can add to them or rearrange them."""
+        self.setup_box = pn.FlexBox(
+            lab_group(lab_head("What to learn"), self.target_select, self.formula_input,
+                      pn.Row(self.samples_input, self.noise_input), self.seed_input),
+            lab_group(lab_head("The network"), self.hidden_input, pn.Row(self.grid_input, self.order_input)),
+            lab_group(lab_head("How it learns"), self.optimizer_toggle, self.lr_input),
             sizing_mode="stretch_width", css_classes=["kx-lab-setup"])
-        transport = pn.FlexBox(self.play_button, self.step_button, self.reset_button, self.extend_button,
-                               self.speed_slider, align_items="center", sizing_mode="stretch_width",
-                               css_classes=["kx-lab-transport"])
-        tuning = pn.FlexBox(self.stop_check, self.stop_input, self.compare_button, align_items="center",
-                            sizing_mode="stretch_width")
+        self.transport_box = pn.FlexBox(self.play_button, self.step_button, self.reset_button, self.extend_button,
+                                        self.speed_slider, align_items="center", sizing_mode="stretch_width",
+                                        css_classes=["kx-lab-transport"])
+        self.tuning_box = pn.FlexBox(self.stop_check, self.stop_input, self.compare_button, align_items="center",
+                                     sizing_mode="stretch_width")
         self.curve_pane = pn.pane.Bokeh(self.curve_figure, sizing_mode="stretch_width")
         self.heat_panes = [pn.pane.Bokeh(f) for f in self.heat_figures]
-        fit_views = pn.FlexBox(self.curve_pane, *self.heat_panes, sizing_mode="stretch_width")
-        diagram = pn.Column(head("Inside the network: every edge's curve"), self.diagram.diagram_pane,
+        self.fit_views = pn.FlexBox(self.curve_pane, *self.heat_panes, sizing_mode="stretch_width")
+        self.loss_box = pn.Column(pn.pane.Bokeh(self.loss_figure, sizing_mode="stretch_width"),
+                                  sizing_mode="stretch_width", min_width=320, styles={"flex": "1 1 400px"})
+
+    def _arrange(self):
+        diagram = pn.Column(lab_head("Inside the network: every edge's curve"), self.diagram.diagram_pane,
                             self.diagram.picker, self.diagram.large_pane, width=450)
-        loss = pn.Column(pn.pane.Bokeh(self.loss_figure, sizing_mode="stretch_width"),
-                         sizing_mode="stretch_width", min_width=320, styles={"flex": "1 1 400px"})
-        below = pn.FlexBox(loss, diagram, sizing_mode="stretch_width")
-        return pn.Column(setup, transport, tuning, self.stats, self.message, fit_views, below,
-                         sizing_mode="stretch_width", css_classes=["kx-lab"],
+        below = pn.FlexBox(self.loss_box, diagram, sizing_mode="stretch_width")
+        return pn.Column(self.setup_box, self.transport_box, self.tuning_box, self.stats, self.message,
+                         self.fit_views, below, sizing_mode="stretch_width", css_classes=["kx-lab"],
                          # Panel caps a Column at its parent's height (max-height: 100%); the lab is
                          # taller than a window, and capped it would spill over the text below it.
                          styles={"max-height": "none"})
@@ -485,7 +515,7 @@ class TrainingLab(pn.viewable.Viewer):
     @param.depends("hidden", "grid_size", "spline_order", "seed", watch=True)
     @on_loop
     def _set_network(self):
-        if self._extending or self.data is None:
+        if self._keeping_network or self.data is None:
             return
         self._new_network()
 
@@ -501,8 +531,15 @@ class TrainingLab(pn.viewable.Viewer):
                 return
             self._hidden_problem = None
             self.hidden_input.error_state = False
-            model = KAN(width, grid=self.grid_size, k=self.spline_order, seed=self.seed)
-            self.trainer = Trainer(model, self.data, self.optimizer, lr=self._lr(), seed=self.seed)
+            self._use_model(KAN(width, grid=self.grid_size, k=self.spline_order, seed=self.seed))
+
+    def _make_trainer(self, model):
+        return Trainer(model, self.data, self.optimizer, lr=self._lr(), seed=self.seed)
+
+    def _use_model(self, model):
+        """Train ``model`` from step 0 on the current data: a new trainer, loss plot and diagram."""
+        with self._lock:
+            self.trainer = self._make_trainer(model)
             self._generation += 1
             self._steps_shown = 0
             self._events_shown = 0
@@ -633,20 +670,60 @@ class TrainingLab(pn.viewable.Viewer):
             self._say(f"One step taken (step {frame['step']}). Press Step again, or Play.")
 
     def tick(self):
-        """One tick of the periodic callback: a bounded slice of training, then the display."""
+        """One tick of the periodic callback: a bounded slice of training, then the display.
+
+        Ticks pace themselves (``_pace``) so that thirty students training at once on one server
+        still get quick answers to their clicks; a lab that is not on the page (its reader opened
+        another chapter) trains without drawing.
+        """
+        now = time.perf_counter()
         if self._closed or not self._tick_lock.acquire(blocking=False):
             self.skipped_ticks += 1
             return
         try:
+            if not self._pace(now):
+                self.skipped_ticks += 1
+                return
             with self._lock:
-                frame = self._advance()
+                frame = self._advance(display=self._visible())
             if frame is not None:
+                self._frame_waiting_since = time.perf_counter()
                 self._show(frame)
         finally:
             self._tick_lock.release()
 
-    def _advance(self):
-        """Up to ``speed`` KAN steps within KAN_BUDGET_S, then MLP work; returns the frame to show."""
+    def _pace(self, now):
+        """Whether this tick works; adapts the work per tick and how often it works to how busy the
+        server is (see LATE_S). Each lab paces only itself: no state is shared between sessions."""
+        self._calls += 1
+        if self._calls < self._stride:
+            return False
+        waited = 0.0 if self._frame_waiting_since is None else now - self._frame_waiting_since
+        waiting = self._frame_waiting_since is not None and waited < LOST_FRAME_S
+        if self._last_work is not None and now - self._last_work < 2.0:
+            late = (now - self._last_work) - self._stride * PERIOD_MS / 1000
+            if (waiting and waited > LATE_S) or late > LATE_S:
+                if self._budget > MIN_BUDGET_S:
+                    self._budget = max(MIN_BUDGET_S, self._budget / 2)
+                else:
+                    self._stride = min(MAX_STRIDE, self._stride * 2)
+            elif self._stride > 1:
+                self._stride -= 1
+            else:
+                self._budget = min(KAN_BUDGET_S, self._budget + KAN_BUDGET_S / 8)
+        self._calls = 0
+        if waiting:
+            return False
+        self._last_work = now
+        return True
+
+    def _visible(self):
+        """False only in a served session whose page does not show the lab right now."""
+        return not self._served or bool(self._layout._models)
+
+    def _advance(self, display=True):
+        """Up to ``speed`` KAN steps within the tick's budget, then MLP work; returns the frame to show
+        (None when there is nothing to show, or ``display`` is False and training need not stop)."""
         if self.problem or self.trainer is None:
             return None
         start = time.perf_counter()
@@ -654,7 +731,7 @@ class TrainingLab(pn.viewable.Viewer):
         if self.playing:
             trainer, done = self.trainer, 0
             while done < self.speed:
-                left = KAN_BUDGET_S - (time.perf_counter() - start)
+                left = self._budget - (time.perf_counter() - start)
                 if left <= 0 and done:
                     break
                 chunk = max(1, min(self.speed - done, int(left / self._seconds_per_step)))
@@ -668,7 +745,9 @@ class TrainingLab(pn.viewable.Viewer):
                     break
         if self._comparing and self.family is not None:
             budget = MLP_BUDGET_S if self.playing else MLP_ONLY_BUDGET_S
-            self.family.advance(budget)
+            self.family.advance(budget * self._budget / KAN_BUDGET_S)
+        if not display and not (metrics is not None and (metrics["diverged"] or self._reached(metrics))):
+            return None     # the loss history waits in the trainer and is shown when the lab is
         self._frames += 1
         if metrics is None:
             return self._snapshot(with_model=False)
@@ -765,6 +844,7 @@ class TrainingLab(pn.viewable.Viewer):
     @on_loop
     def _show(self, frame):
         """Put a frame on screen (on the event loop); frames of an older network are dropped."""
+        self._frame_waiting_since = None
         if frame["generation"] != self._generation or self._closed:
             return
         with pn.io.hold():
@@ -830,13 +910,20 @@ class TrainingLab(pn.viewable.Viewer):
         self.stop_span.update(location=self.target_rmse, visible=self.stop_at_target)
 
     def _stats_html(self, frame):
+        body = "".join(f'<div class="kx-stat kx-stat-{key}"><div class="kx-label">{label}</div>'
+                       f'<div class="kx-value kx-{key}">{value}</div><div class="kx-sub">{sub}</div></div>'
+                       for key, label, value, sub in self._stat_cells(frame))
+        return f'<div class="kx-stats">{body}</div>'
+
+    def _stat_cells(self, frame):
+        """The readouts as (key, label, value, note) rows."""
         m = frame["metrics"]
         per_step = m["seconds_per_step"] if frame["step"] else math.nan
         now, start = time.perf_counter(), self._rate
         rate = (frame["step"] - start[1]) / (now - start[0]) if self.playing and now > start[0] + 0.5 else None
         rate_text = f"{rate:.0f} steps/s" if rate is not None and math.isfinite(rate) else "&nbsp;"
         unit = "L-BFGS step (≤ 20 iterations)" if self.optimizer == "lbfgs" else "Adam step"
-        cells = [
+        return [
             ("step", "Step", f"{frame['step']:,}", f"G = {frame['G']}"),
             ("train", "Train RMSE", short(m["train_rmse"]), "on the samples it learns from"),
             ("test", "Test RMSE", short(m["test_rmse"]), f"on {N_TEST} held-out points"),
@@ -845,10 +932,6 @@ class TrainingLab(pn.viewable.Viewer):
             ("params", "KAN parameters", f"{m['n_params']:,}", width_text(frame["width"])),
             ("mlp", "MLP for the same test error", *self._mlp_words(frame)),
         ]
-        body = "".join(f'<div class="kx-stat kx-stat-{key}"><div class="kx-label">{label}</div>'
-                       f'<div class="kx-value kx-{key}">{value}</div><div class="kx-sub">{sub}</div></div>'
-                       for key, label, value, sub in cells)
-        return f'<div class="kx-stats">{body}</div>'
 
     def _mlp_words(self, frame):
         answer, progress = frame["mlp"], frame["mlp_progress"]
@@ -890,11 +973,11 @@ class TrainingLab(pn.viewable.Viewer):
                 self._say(f"G = {old} is the finest grid here.")
                 return None
             self.trainer.extend_grid(new)
-            self._extending = True
+            self._keeping_network = True
             try:
                 self.grid_size = new
             finally:
-                self._extending = False
+                self._keeping_network = False
             frame = self._snapshot()
         self._show(frame)
         self._say(f"Grid extended from G = {old} to G = {new} at step {self.trainer.n_steps}: the same curves, "

@@ -373,3 +373,16 @@ def test_two_explorers_share_nothing():
     assert first.diagram is not second.diagram
     first.cleanup()
     second.cleanup()
+
+
+def test_the_formula_downloads_wait_for_the_formula_then_give_latex_and_text():
+    from widgets.pipeline import PipelineExplorer
+
+    explorer = PipelineExplorer()
+    assert explorer.latex_download.disabled and explorer.text_download.disabled
+    explorer.formula_text, explorer.formula_latex = "exp(sin(3.1416*x) + y**2)", r"e^{\sin(3.1416 x) + y^{2}}"
+    explorer.formula_rmse = 5.9e-06
+    explorer._show_tables()
+    assert not explorer.latex_download.disabled and not explorer.text_download.disabled
+    assert explorer.latex_download.callback().read() == "e^{\\sin(3.1416 x) + y^{2}}\n"
+    assert explorer.text_download.callback().read() == "exp(sin(3.1416*x) + y**2)\n"

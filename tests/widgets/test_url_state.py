@@ -177,3 +177,21 @@ def test_spline_coefficients_of_the_wrong_count_are_reported():
     edge = lesson.explorer("spline-edge")
     assert len(edge.coef) == 4 + 3
     assert "coef = '0.1,0.2' does not fit the other settings" in lesson.body.objects[0].object
+
+
+def test_a_list_of_names_is_read_and_checked_name_by_name():
+    p = param.ListSelector(default=["x"], objects=["x", "sin", "exp"])
+    assert parse_value(p, "sin,x") == ["sin", "x"]
+    assert parse_value(p, "") == []
+    with pytest.raises(Refused, match="must be names from x, sin, exp"):
+        parse_value(p, "sin,os.system")
+
+
+def test_the_sandbox_link_carries_its_whole_state():
+    first = Lesson(requested="sandbox")
+    sandbox = first.explorer("sandbox")
+    sandbox.param.update(lamb=0.002, seed=4, snap_library=["x", "sin"])
+    args = _args(first.link())
+    assert args == {"chapter": "sandbox", "seed": "4", "lamb": "0.002", "snap_library": "x,sin"}
+    rebuilt = Lesson(requested=args.pop("chapter"), args=args).explorer("sandbox")
+    assert (rebuilt.lamb, rebuilt.seed, rebuilt.snap_library) == (0.002, 4, ["x", "sin"])

@@ -1,0 +1,110 @@
+"""Number boxes and sliders that keep whatever the page sends within their bounds.
+
+The page stops a student at a box's bounds, but an emptied box, a pasted or mistyped number, or a
+message from somewhere else can still bring -5, 10⁹, NaN or nothing at all. A box made with
+``from_param`` passes that on to a bounded parameter, which raised an error in the server and left
+the box showing the refused value. These classes clamp such a value to [start, end] (or keep the
+last good one if it is not a number) before anything else sees it, put the value used back in the
+box, and say what happened under the box (a slider only moves back).
+
+Use them exactly like the Material UI widgets: ``BoundedIntInput.from_param(self.param.grid_size, ...)``.
+"""
+
+import math
+
+import panel_material_ui as pmui
+import param
+
+
+def _shown(value):
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return "not a number" if math.isnan(value) else ("∞" if value > 0 else "−∞")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = f"{value:,}" if isinstance(value, int) and abs(value) < 10**15 else f"{value:.6g}"
+        return text.replace("-", "−")
+    return repr(value)[:24]
+
+
+class _Clamped:
+    """Mixin: the browser's ``value`` is clamped to [start, end] in ``_process_property_change``."""
+
+    def _clamp(self, value):
+        """(value to use, sentence or '') for a value that came from the page."""
+        old = self.value
+        integer = isinstance(self.param["value"], param.Integer)
+        label = self.label or "This box"
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            return old, f"{label}: type a number; it stays {_shown(old)}."
+        if math.isnan(value):
+            return old, f"{label}: that is not a number; it stays {_shown(old)}."
+        # an editable slider's box may go past the slider's ends, up to its fixed ones
+        low = getattr(self, "fixed_start", None)
+        high = getattr(self, "fixed_end", None)
+        low = self.start if low is None else low
+        high = self.end if high is None else high
+        used = value
+        if low is not None and used < low:
+            used = low
+        if high is not None and used > high:
+            used = high
+        if math.isinf(used):
+            return old, f"{label}: that number is too large; it stays {_shown(old)}."
+        if integer:
+            used = int(round(used))
+        if used == value:
+            return used, ""
+        span = f"goes from {_shown(low)} to {_shown(high)}" if low is not None and high is not None else \
+            (f"is at least {_shown(low)}" if low is not None else f"is at most {_shown(high)}")
+        whole = " in whole numbers" if integer else ""
+        return used, f"{label} {span}{whole}; {_shown(value)} became {_shown(used)}."
+
+    def _process_property_change(self, msg):
+        msg = super()._process_property_change(msg)
+        if "value" in msg:
+            incoming = msg["value"]
+            msg["value"], note = self._clamp(incoming)
+            self._clamp_note = (note, not isinstance(incoming, (int, float)) or msg["value"] != incoming)
+        return msg
+
+    def _process_events(self, events):
+        self._clamp_note = None
+        try:
+            super()._process_events(events)
+        finally:
+            note = self._clamp_note
+            self._clamp_note = None
+        if note is None:
+            return
+        sentence, changed = note
+        if "helper_text" in self.param and (sentence or self._clamp_said):
+            self.param.update(helper_text=sentence, error_state=bool(sentence))
+            self._clamp_said = bool(sentence)
+        if changed:
+            self.param.trigger("value")       # the page shows the value used, not the one typed
+
+    _clamp_note = None
+    _clamp_said = False
+
+
+class BoundedIntInput(_Clamped, pmui.IntInput):
+    """``pmui.IntInput`` that clamps what the page sends to [start, end]."""
+
+
+class BoundedFloatInput(_Clamped, pmui.FloatInput):
+    """``pmui.FloatInput`` that clamps what the page sends to [start, end]."""
+
+
+class BoundedIntSlider(_Clamped, pmui.IntSlider):
+    """``pmui.IntSlider`` that clamps what the page sends to [start, end]."""
+
+
+class BoundedFloatSlider(_Clamped, pmui.FloatSlider):
+    """``pmui.FloatSlider`` that clamps what the page sends to [start, end]."""
+
+
+class BoundedEditableFloatSlider(_Clamped, pmui.EditableFloatSlider):
+    """``pmui.EditableFloatSlider`` (a slider with a number box) that clamps what the page sends."""
+
+
+class BoundedEditableIntSlider(_Clamped, pmui.EditableIntSlider):
+    """``pmui.EditableIntSlider`` (a slider with a number box) that clamps what the page sends."""
