@@ -40,6 +40,7 @@ everything but the timings.
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import os
 import random
@@ -56,6 +57,14 @@ import time
 from pathlib import Path
 
 from tests.load.client import Session, SessionError, SplineDriver, lab_steps
+
+
+def run_async(coroutine):
+    """``asyncio.run`` on a thread of its own, so it also works where an event loop is already
+    running in this thread (pytest after the browser tests, a notebook)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -477,7 +486,7 @@ async def students(url, n, seconds, drag_every, ramp, seed, phase=0.0, watch=10.
 
 def _students_main(args):
     """Entry point of the child process that plays the students; writes their results as JSON."""
-    results = asyncio.run(students(args.url, args.sessions, args.seconds, args.drag_every, args.ramp, args.seed,
+    results = run_async(students(args.url, args.sessions, args.seconds, args.drag_every, args.ramp, args.seed,
                                    args.phase, args.watch))
     Path(args.students_out).write_text(json.dumps(results))
 
@@ -548,7 +557,7 @@ def warm_up(room, rounds=6, timeout=120.0):
     """Have every worker process serve sessions (a student's whole path once, then the lab in
     batches until every worker has shown sessions), so that the first students do not pay for
     imports and first-time setup and the memory baseline is taken with every worker in use."""
-    result = asyncio.run(student(-1, room.url, 1.5, 0.2, random.Random(0), watch=0.5, timeout=timeout))
+    result = run_async(student(-1, room.url, 1.5, 0.2, random.Random(0), watch=0.5, timeout=timeout))
     if not result["completed"]:
         raise RuntimeError(f"warm-up session failed in phase {result['phase']}: {result['error']}")
     served = set()
@@ -558,7 +567,7 @@ def warm_up(room, rounds=6, timeout=120.0):
         def everyone():
             served.update(pid for pid, d in room.diagnostics(marks).items() if d["sessions"] > 0)
             return len(served) >= room.workers
-        asyncio.run(_hold_sessions(room.url, 2 * room.workers, everyone, timeout))
+        run_async(_hold_sessions(room.url, 2 * room.workers, everyone, timeout))
         if everyone():
             return True
     return False
@@ -593,7 +602,7 @@ def run(sessions=30, seconds=60.0, through_nginx=False, backends=None, num_procs
                        "--sessions", str(sessions), "--seconds", str(seconds), "--drag-every", str(drag_every),
                        "--ramp", str(ramp), "--phase", str(phase), "--watch", str(watch), "--seed", str(seed),
                        "--students-out", str(out)]
-            results, probe = asyncio.run(_drive(room, command, idle_probes, probe_every, log))
+            results, probe = run_async(_drive(room, command, idle_probes, probe_every, log))
             figures["students_exit"] = results
             students_results = json.loads(out.read_text()) if out.exists() else []
         closed_at = time.monotonic()
