@@ -33,7 +33,9 @@ def test_a_copied_link_reproduces_the_spline_edge(browser, page, page_watch, app
     page.keyboard.press("Shift+ArrowUp")
     before = wait_confirmed(plot)
     # the address bar follows every change (replaced, not pushed: Back still leaves the chapter)
-    page.wait_for_function("() => new URLSearchParams(location.search).has('coef')")
+    page.wait_for_function("want => { const c = new URLSearchParams(location.search).get('coef');"
+                           " return c !== null && c.split(',').map(Number).every((v, i) => v === want[i]) }",
+                           arg=before["coef"])
     page.get_by_role("button", name="Copy link").click()
     expect(page.get_by_role("status").filter(has_text="Link copied")).to_be_visible()
     link = page.evaluate("() => navigator.clipboard.readText()")
