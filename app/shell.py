@@ -374,9 +374,7 @@ class Lesson:
         slug = item.get("id") if isinstance(item, dict) else None
         if slug not in {INTRO, *self._chapters}:
             return
-        self.show(slug)
-        if self._location is not None:
-            self._location.search = self.link()
+        self._go(slug)
 
     def _on_url(self, event):
         chapter, notice = resolve(chapter_in_query(event.new), tuple(self._chapters.values()))
@@ -405,6 +403,7 @@ class Lesson:
         )
 
     def _go(self, slug):
+        """Open chapter ``slug`` and push its link onto the browser's history."""
         self.show(slug)
         if self._location is not None:
             self._location.search = self.link()

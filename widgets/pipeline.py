@@ -34,7 +34,6 @@ import panel_material_ui as pmui
 import param
 from bokeh.models import ColumnDataSource, DataRange1d, LabelSet, Legend, LegendItem, LogTicker
 from bokeh.plotting import figure
-from panel.io.callbacks import PeriodicCallback
 
 from kan_core import KAN, PRESETS, FormulaError, Trainer, make_dataset, parse_formula
 
@@ -42,7 +41,7 @@ from .inputs import BoundedFloatInput, BoundedIntInput
 from .network_diagram import NetworkDiagram
 from .sandbox import download_button
 from .theme import GREY, RED
-from .training_lab import finite, on_loop, short
+from .training_lab import PeriodicWork, finite, on_loop, short
 
 # The targets: preset slug -> what the reader sees and the candidate list Snap starts with.
 TARGETS = {
@@ -101,8 +100,10 @@ def rmse(pred, label):
         return float(np.sqrt(np.mean((np.asarray(pred, dtype=np.float64) - label) ** 2)))
 
 
-class PipelineExplorer(pn.viewable.Viewer):
+class PipelineExplorer(PeriodicWork, pn.viewable.Viewer):
     """The sparsify-prune-snap pipeline, one button per stage; see the module docstring."""
+
+    period_ms = PERIOD_MS
 
     target = param.Selector(default="exp_sin", objects=list(TARGETS), doc="The law hidden in the samples.")
     seed = param.Integer(default=3, bounds=(0, 999), doc="Picks the random starting network.")
@@ -339,21 +340,6 @@ class PipelineExplorer(pn.viewable.Viewer):
         self._show_controls()
         self._say_running()
         self._ensure_callback()
-
-    def _ensure_callback(self):
-        # Background work, as in the training lab: a foreground periodic callback would flip the
-        # page's busy state twice per tick.
-        if self._callback is None and not self._closed:
-            self._callback = PeriodicCallback(callback=self.tick, period=PERIOD_MS, background=True)
-            self._callback.start()
-
-    def _stop_callback(self):
-        if self._callback is not None:
-            self._callback.stop()
-            self._callback = None
-
-    def _on_session_destroyed(self, session_context):
-        self.cleanup()
 
     def cleanup(self):
         """Stop for good (runs when the browser tab closes)."""

@@ -194,7 +194,32 @@ def lab_group(*objects):
     return pn.Column(*objects, width=310, margin=(0, 10, 0, 0))
 
 
-class TrainingLab(pn.viewable.Viewer):
+class PeriodicWork:
+    """Starts and stops an explorable's periodic ``tick`` (every ``period_ms``) for one session.
+
+    The callback is marked as background work, unlike pn.state.add_periodic_callback: a foreground
+    callback flips the page's busy state twice per tick, and each flip costs the page a walk over all
+    its Bokeh models, which alone would cut the lab to a few ticks per second. The class using it
+    sets ``_callback = None`` and ``_closed = False`` and defines ``tick`` and ``cleanup``.
+    """
+
+    period_ms = PERIOD_MS
+
+    def _ensure_callback(self):
+        if self._callback is None and not self._closed:
+            self._callback = PeriodicCallback(callback=self.tick, period=self.period_ms, background=True)
+            self._callback.start()
+
+    def _stop_callback(self):
+        if self._callback is not None:
+            self._callback.stop()
+            self._callback = None
+
+    def _on_session_destroyed(self, session_context):
+        self.cleanup()
+
+
+class TrainingLab(PeriodicWork, pn.viewable.Viewer):
     """Train a small KAN live on a 1-D or 2-D target; see the module docstring."""
 
     target = param.Selector(default=DEFAULTS["target"], objects=list(TARGET_LABELS),
@@ -630,22 +655,6 @@ class TrainingLab(pn.viewable.Viewer):
                 if not self.problem:
                     self._say(self._ready_sentence())
         self._show_controls()
-
-    def _ensure_callback(self):
-        # Like pn.state.add_periodic_callback, but marked as background work: a foreground callback
-        # flips the page's busy state twice per tick, and each flip costs the page a walk over all
-        # its Bokeh models, which alone would cut the lab to a few ticks per second.
-        if self._callback is None and not self._closed:
-            self._callback = PeriodicCallback(callback=self.tick, period=PERIOD_MS, background=True)
-            self._callback.start()
-
-    def _stop_callback(self):
-        if self._callback is not None:
-            self._callback.stop()
-            self._callback = None
-
-    def _on_session_destroyed(self, session_context):
-        self.cleanup()
 
     def cleanup(self):
         """Stop this session's training for good (runs when the browser tab closes)."""
