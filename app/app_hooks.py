@@ -22,6 +22,10 @@ previous one's acknowledgement (up to 40 ms for every dragged coefficient).
 "Task exception was never retrieved ... WebSocketClosedError" tracebacks in the log; a closed tab is
 not an error, so those go to the debug log and every other unhandled error is logged as before.
 
+``serialize_busy_counter``: Panel's count of events in progress is one for the process and was
+updated from several worker threads without a lock (a burst of presses logged errors); a lock
+around it fixes that.
+
 ``start_memory_return``: after students close their tabs, the freed memory is handed back to the
 operating system (a full garbage collection, then glibc's ``malloc_trim``), checked every few
 seconds and done only when sessions have ended since the last check.
@@ -137,6 +141,29 @@ def quiet_closed_websockets(loop=None):
 
     loop.set_exception_handler(handler)
     return handler
+
+
+def serialize_busy_counter():
+    """Put a lock around Panel's process-wide busy bookkeeping; returns the lock.
+
+    Served with --num-threads, Panel counts events in progress from several worker threads at once,
+    and its read-only switch around the count is not thread-safe: a burst of presses logged
+    "Read-only parameter 'busy' cannot be modified" from one thread while another held the switch.
+    """
+    from panel.io.state import state
+
+    if getattr(state, "_kx_busy_lock", None) is not None:
+        return state._kx_busy_lock
+    lock = threading.RLock()
+    for name in ("_add_busy_event", "_remove_busy_event", "_cleanup_busy_counter"):
+        original = getattr(state, name)
+
+        def locked(*args, _original=original, **kwargs):
+            with lock:
+                return _original(*args, **kwargs)
+        setattr(state, name, locked)
+    state._kx_busy_lock = lock
+    return lock
 
 
 def return_memory():
@@ -256,6 +283,7 @@ def on_server_loaded(server_context):
     register_static_routes()
     websocket_nodelay()
     quiet_closed_websockets()
+    serialize_busy_counter()
     start = time.perf_counter()
     kan_core.warmup()
     log.info("kan_core kernels warmed up in %.2f s.", time.perf_counter() - start)

@@ -90,10 +90,10 @@ def grid_from_samples(x, G, k, grid_eps=0.02):
 
 
 @njit(cache=True, nogil=True)
-def is_uniform_row(t):
-    """True when the knots of one row are equally spaced (to rounding)."""
+def is_uniform_row(t, rtol=1e-9):
+    """True when the knots of one row are equally spaced (to rtol of the spacing)."""
     h = (t[-1] - t[0]) / (t.shape[0] - 1)
-    tol = 1e-9 * h
+    tol = rtol * h
     for i in range(t.shape[0]):
         if abs(t[i] - (t[0] + i * h)) > tol:
             return False
@@ -174,33 +174,31 @@ def uniform_basis_poly(k):
 
 
 @njit(cache=True, nogil=True)
-def basis_column(t, xs, k, P, span, V, dV):
+def basis_column(t, xs, k, P, span, V, dV, want_d=True):
     """Local basis of one input column, the hot loop of every pass.
 
     t (G+2k+1,) knots, xs (N,) inputs. Writes span[n] (-1 outside the extended grid) and, for
-    r = 0..k, V[n, r] = B_{span-k+r}(xs[n]) and dV[n, r] its x-derivative (0 outside). Indices
-    span-k+r below 0 or above G+k-1 name no basis function and must be skipped by the caller.
-    Per sample the work is an O(1) span lookup and Horner's rule in the position u inside the
-    span (on a uniform row P = uniform_basis_poly(k) serves every span, and the cubic has a closed
-    form), so it costs the same for any G.
+    r = 0..k, V[n, r] = B_{span-k+r}(xs[n]) and, when want_d, dV[n, r] its x-derivative (0
+    outside). Indices span-k+r below 0 or above G+k-1 name no basis function and must be skipped
+    by the caller. Per sample the work is an O(1) span lookup and Horner's rule in the position u
+    inside the span (on a uniform row P = uniform_basis_poly(k) serves every span, and the cubic
+    has a closed form), so it costs the same for any G.
     """
     m = t.shape[0]
     lo_t = t[0]
     hi_t = t[m - 1]
-    uniform = is_uniform_row(t)
-    # Each span's polynomials in u = (x - t_s) / (t_{s+1} - t_s): on a uniform row they are P for
-    # every span; on knots moved by update_grid they come from span_polys.
-    Q = np.empty((m - 1, k + 1, k + 1))
-    if uniform:
-        Q[:] = P
-    else:
-        span_polys(t, k, Q)
     inv_h = np.empty(m - 1)
     for s in range(m - 1):
         inv_h[s] = 1.0 / (t[s + 1] - t[s])
-    # The span comes from a table of equal cells over the grid, each knowing the span at its start,
-    # so a short walk finds it in O(1) (on a uniform row, cell and span coincide).
-    n_cells = m - 1 if uniform else 2 * (m - 1)
+    if is_uniform_row(t):
+        _column_uniform(t, xs, k, P, inv_h, span, V, dV, want_d)
+        return
+    # Knots moved by update_grid: each span's polynomials in u = (x - t_s) / (t_{s+1} - t_s)
+    # come from span_polys, and the span from a table of equal cells over the grid, each knowing
+    # the span at its start, so a short walk finds it in O(1).
+    Q = np.empty((m - 1, k + 1, k + 1))
+    span_polys(t, k, Q)
+    n_cells = 2 * (m - 1)
     inv_cell = n_cells / (hi_t - lo_t)
     first = np.empty(n_cells, dtype=np.int64)
     s = 0
@@ -211,39 +209,74 @@ def basis_column(t, xs, k, P, span, V, dV):
     for n in range(xs.shape[0]):
         x = xs[n]
         if not (x >= lo_t and x < hi_t):
-            span[n] = -1
-            V[n, :] = 0.0
-            dV[n, :] = 0.0
+            _outside(n, span, V, dV)
             continue
         s = first[min(int((x - lo_t) * inv_cell), n_cells - 1)]
-        # Rounding can land one span off next to a knot; the stored knots decide.
         while s > 0 and x < t[s]:
             s -= 1
         while s < m - 2 and x >= t[s + 1]:
             s += 1
         span[n] = s
         ih = inv_h[s]
+        _horner(Q[s], k, (x - t[s]) * ih, ih, n, V, dV, want_d)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _outside(n, span, V, dV):
+    span[n] = -1
+    V[n, :] = 0.0
+    dV[n, :] = 0.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _horner(Qs, k, u, ih, n, V, dV, want_d):
+    """V[n, r] = sum_p Qs[r, p] u**p and (when want_d) dV[n, r] its x-derivative."""
+    for r in range(k + 1):
+        acc = Qs[r, k]
+        dacc = 0.0
+        for p in range(k - 1, -1, -1):
+            dacc = dacc * u + (p + 1) * Qs[r, p + 1]
+            acc = acc * u + Qs[r, p]
+        V[n, r] = acc
+        if want_d:
+            dV[n, r] = dacc * ih
+
+
+@njit(cache=True, nogil=True)
+def _column_uniform(t, xs, k, P, inv_h, span, V, dV, want_d):
+    """basis_column on equally spaced knots: the span is the integer part of the scaled input,
+    corrected by one when rounding lands next to a stored knot (the stored knots decide)."""
+    m = t.shape[0]
+    lo_t = t[0]
+    hi_t = t[m - 1]
+    inv_cell = (m - 1) / (hi_t - lo_t)
+    for n in range(xs.shape[0]):
+        x = xs[n]
+        if not (x >= lo_t and x < hi_t):
+            _outside(n, span, V, dV)
+            continue
+        s = min(int((x - lo_t) * inv_cell), m - 2)
+        if s > 0 and x < t[s]:
+            s -= 1
+        elif s < m - 2 and x >= t[s + 1]:
+            s += 1
+        span[n] = s
+        ih = inv_h[s]
         u = (x - t[s]) * ih
-        if uniform and k == 3:  # the default order in closed form: about three times as fast as Horner
+        if k == 3:  # the default order in closed form: about three times as fast as Horner
             v = 1.0 - u
             u2 = u * u
             V[n, 0] = v * v * v * (1.0 / 6.0)
             V[n, 1] = (3.0 * u2 * u - 6.0 * u2 + 4.0) * (1.0 / 6.0)
             V[n, 2] = (-3.0 * u2 * u + 3.0 * u2 + 3.0 * u + 1.0) * (1.0 / 6.0)
             V[n, 3] = u2 * u * (1.0 / 6.0)
-            dV[n, 0] = -0.5 * v * v * ih
-            dV[n, 1] = (1.5 * u2 - 2.0 * u) * ih
-            dV[n, 2] = (-1.5 * u2 + u + 0.5) * ih
-            dV[n, 3] = 0.5 * u2 * ih
-            continue
-        for r in range(k + 1):
-            acc = Q[s, r, k]
-            dacc = 0.0
-            for p in range(k - 1, -1, -1):
-                dacc = dacc * u + (p + 1) * Q[s, r, p + 1]
-                acc = acc * u + Q[s, r, p]
-            V[n, r] = acc
-            dV[n, r] = dacc * ih
+            if want_d:
+                dV[n, 0] = -0.5 * v * v * ih
+                dV[n, 1] = (1.5 * u2 - 2.0 * u) * ih
+                dV[n, 2] = (-1.5 * u2 + u + 0.5) * ih
+                dV[n, 3] = 0.5 * u2 * ih
+        else:
+            _horner(P, k, u, ih, n, V, dV, want_d)
 
 
 @njit(cache=True, nogil=True)

@@ -8,10 +8,13 @@ Names and array layouts follow pykan so results can be compared number for numbe
     layer.scale_sp    (n_in, n_out)
     layer.mask        (n_in, n_out)   1 live, 0 pruned
 """
+import math
+
 import numpy as np
 
 from . import bspline
-from .kernels import BASE_KINDS, layer_backward, layer_basis, layer_forward, symbolic_backward, symbolic_forward
+from .kernels import (BASE_KINDS, all_finite, layer_backward, layer_basis, layer_forward, pad_coef,
+                      symbolic_backward, symbolic_forward)
 from .expression import Sum, SymbolicExpression
 from .symbolic import SYMBOLIC_LIB, suggest_symbolic
 
@@ -20,6 +23,7 @@ LIB_NAMES = {fun.code: name for name, fun in SYMBOLIC_LIB.items()}
 MAX_WIDTH = 1000
 CHUNK = 1024
 _EMPTY3 = np.empty((0, 0, 0))
+_EMPTY2 = np.empty((0, 0))
 PARAM_NAMES = ("coef", "scale_base", "scale_sp")  # then affine of the snapped edges, per layer
 GRAD_NAMES = PARAM_NAMES + ("affine",)
 ARRAY_FIELDS = ("grid",) + PARAM_NAMES + ("mask", "symbolic_mask", "affine")
@@ -49,7 +53,7 @@ def check_xy(x, y, n_in, n_out):
         y = y[:, None]
     if y.shape != (x.shape[0], n_out):
         raise ValueError(f"Targets y must have shape ({x.shape[0]}, {n_out}) to match x; got {y.shape}.")
-    if not np.all(np.isfinite(y)):
+    if not all_finite(y):
         raise ValueError("Targets y contain NaN or infinite values; only finite numbers are allowed.")
     return x, np.ascontiguousarray(y)
 
@@ -63,7 +67,7 @@ def check_x(x, n_in):
         x = x[:, None]
     if x.ndim != 2 or x.shape[1] != n_in or x.shape[0] < 1:
         raise ValueError(f"Inputs x must have shape (N, {n_in}) with N >= 1; got {x.shape}.")
-    if not np.all(np.isfinite(x)):
+    if not all_finite(x):
         raise ValueError("Inputs x contain NaN or infinite values; only finite numbers are allowed.")
     return np.ascontiguousarray(x)
 
@@ -71,7 +75,10 @@ def check_x(x, n_in):
 def _flat_parts(layer, arrays):
     """The pieces of the flat parameter vector for one layer, from arrays shaped like its
     parameters (the layer's own attributes or its gradients)."""
-    return [arrays[name].ravel() for name in PARAM_NAMES] + [arrays["affine"][layer.symbolic_mask != 0].ravel()]
+    parts = [arrays[name].ravel() for name in PARAM_NAMES]
+    if layer.symbolic_mask.any():
+        parts.append(arrays["affine"][layer.symbolic_mask != 0].ravel())
+    return parts
 
 
 def sparsity_penalty(edges, lamb_l1=1.0, lamb_entropy=2.0):
@@ -141,44 +148,64 @@ class KANLayer:
         """Names of the library functions on the edges, [i][j] (meaningful where symbolic_mask is 1)."""
         return [[LIB_NAMES[code] for code in row] for row in self.symbolic_codes]
 
-    def basis_cache(self, X):
-        """Everything about X (N, n_in) the passes need, laid out input-major: span (n_in, N),
-        local basis values and derivatives (n_in, N, k+1), base values and derivatives (n_in, N)."""
-        N, n_in = X.shape
+    def basis_cache(self, XT, want_d=True):
+        """Everything about the inputs XT (n_in, N) (samples along the last axis) the passes need:
+        span, V, dV, B, dB as laid out by kernels.layer_basis, the padded coefficients, and room
+        for the forward pass to keep each edge's spline value SP and (when want_d) its derivative
+        DSP for the backward pass."""
+        n_in, N = XT.shape
         span = np.empty((n_in, N), dtype=np.int64)
-        V = np.empty((n_in, N, self.k + 1))
+        V = np.empty((n_in, self.k + 1, N))
         dV = np.empty_like(V)
         B = np.empty((n_in, N))
         dB = np.empty_like(B)
-        layer_basis(np.ascontiguousarray(X.T), self.grid, self.k, bspline.uniform_basis_poly(self.k),
-                    BASE_KINDS[self.base], span, V, dV, B, dB)
-        return span, V, dV, B, dB
+        layer_basis(XT, self.grid, self.k, bspline.uniform_basis_poly(self.k), BASE_KINDS[self.base],
+                    span, V, dV, B, dB, want_d)
+        SP = np.empty((n_in, self.out_dim, N))
+        DSP = np.empty_like(SP) if want_d else _EMPTY3
+        return span, V, dV, B, dB, pad_coef(self.coef, self.k), SP, DSP
+
+    def forward_t(self, XT, want_edges=False, cache=None):
+        """XT (n_in, N) -> YT (n_out, N), and edge outputs (N, n_out, n_in) when want_edges."""
+        if cache is None:
+            cache = self.basis_cache(XT, want_d=False)
+            SP = DSP = _EMPTY3
+        else:
+            SP, DSP = cache[6], cache[7]
+        span, V, dV, B, _, cpad = cache[:6]
+        N = XT.shape[1]
+        YT = np.empty((self.out_dim, N))
+        E = np.empty((N, self.out_dim, self.in_dim)) if want_edges else _EMPTY3
+        layer_forward(span, V, dV, B, cpad, self.scale_base, self.scale_sp, self.mask, YT, E, SP, DSP)
+        if self.symbolic_mask.any():
+            symbolic_forward(XT, self.symbolic_codes, self.affine, self.symbolic_mask, YT, E)
+        return YT, E
 
     def forward(self, X, want_edges=False, cache=None):
         """X (N, n_in) -> Y (N, n_out), and edge outputs (N, n_out, n_in) when want_edges."""
-        span, V, _, B, _ = self.basis_cache(X) if cache is None else cache
-        N = X.shape[0]
-        Y = np.empty((N, self.out_dim))
-        E = np.empty((N, self.out_dim, self.in_dim)) if want_edges else _EMPTY3
-        layer_forward(span, V, B, self.coef, self.scale_base, self.scale_sp, self.mask, Y, E)
-        if self.symbolic_mask.any():
-            symbolic_forward(X, self.symbolic_codes, self.affine, self.symbolic_mask, Y, E)
+        YT, E = self.forward_t(np.ascontiguousarray(X.T), want_edges, cache)
+        Y = np.ascontiguousarray(YT.T)
         return (Y, E) if want_edges else Y
 
-    def backward(self, X, cache, dY, dE=_EMPTY3):
-        """Given the inputs X, their basis cache and dL/dY (N, n_out), and optionally an extra
-        dL/d(edge output) (N, n_out, n_in): returns dL/dX (N, n_in) and a dict of parameter
-        gradients shaped like the parameters (coef, scale_base, scale_sp, affine)."""
-        span, V, dV, B, dB = cache
-        dX = np.empty(X.shape)
-        grads = {"coef": np.empty_like(self.coef), "scale_base": np.empty_like(self.scale_base),
-                 "scale_sp": np.empty_like(self.scale_sp), "affine": np.zeros_like(self.affine)}
-        layer_backward(span, V, dV, B, dB, dY, dE, self.coef, self.scale_base, self.scale_sp, self.mask,
-                       dX, grads["coef"], grads["scale_base"], grads["scale_sp"])
+    def backward_t(self, XT, cache, dYT, dE=_EMPTY3, want_dx=True):
+        """Given the inputs XT (n_in, N), their cache after forward_t(XT, cache=cache) and dL/dY as
+        dYT (n_out, N), and optionally an extra dL/d(edge output) (N, n_out, n_in): returns dL/dX
+        as dXT (n_in, N) (None without want_dx; the cache must then have been built with want_d)
+        and a dict of parameter gradients shaped like the parameters (coef, scale_base, scale_sp,
+        affine)."""
+        span, V, _, B, dB, cpad, SP, DSP = cache
+        N = XT.shape[1]
+        dXT = np.empty(XT.shape) if want_dx else _EMPTY2
+        dcpad = np.empty_like(cpad)
+        grads = {"scale_base": np.empty_like(self.scale_base), "scale_sp": np.empty_like(self.scale_sp),
+                 "affine": np.zeros_like(self.affine)}
+        layer_backward(span, V, B, dB, SP, DSP, dYT, dE, self.scale_base, self.scale_sp, self.mask, want_dx,
+                       dXT, dcpad, grads["scale_base"], grads["scale_sp"], np.empty(N))
+        grads["coef"] = np.ascontiguousarray(dcpad[:, :, self.k:self.k + self.coef.shape[2]])
         if self.symbolic_mask.any():
-            symbolic_backward(X, dY, dE, self.symbolic_codes, self.affine, self.symbolic_mask, dX,
+            symbolic_backward(XT, dYT, dE, self.symbolic_codes, self.affine, self.symbolic_mask, want_dx, dXT,
                               grads["affine"])
-        return dX, grads
+        return (dXT if want_dx else None), grads
 
     def spline_values(self, X):
         """The bare spline sum_m coef B_m(x) per edge: (N, n_in, n_out)."""
@@ -287,7 +314,7 @@ class KAN:
         """
         x, y = check_xy(x, y, self.width[0], self.width[-1])
         for name, value in (("lamb", lamb), ("lamb_l1", lamb_l1), ("lamb_entropy", lamb_entropy)):
-            if not (np.isfinite(value) and value >= 0):
+            if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
         self.cache_data = x
         N = x.shape[0]
@@ -295,17 +322,15 @@ class KAN:
         total = 0.0
         grads = None
         for start in range(0, N, chunk):
-            xs, ys = x[start:start + chunk], y[start:start + chunk]
-            h, caches, edges, inputs = xs, [], [], []
-            for layer in self.layers:
+            xsT = np.ascontiguousarray(x[start:start + chunk].T)
+            ysT = y[start:start + chunk].T
+            h, caches, edges, inputs = xsT, [], [], []
+            for l, layer in enumerate(self.layers):
                 inputs.append(h)
-                caches.append(layer.basis_cache(h))
-                if lamb:
-                    h, e = layer.forward(h, want_edges=True, cache=caches[-1])
-                    edges.append(e)
-                else:
-                    h = layer.forward(h, cache=caches[-1])
-            diff = h - ys
+                caches.append(layer.basis_cache(h, want_d=l > 0))
+                h, e = layer.forward_t(h, want_edges=bool(lamb), cache=caches[-1])
+                edges.append(e)
+            diff = h - ysT
             total += float(np.sum(diff * diff))
             if lamb:
                 reg, dedges = sparsity_penalty(edges, lamb_l1, lamb_entropy)
@@ -314,7 +339,7 @@ class KAN:
             part = [None] * self.depth
             for l in range(self.depth - 1, -1, -1):
                 dE = lamb * dedges[l] if lamb else _EMPTY3
-                d, part[l] = self.layers[l].backward(inputs[l], caches[l], d, dE)
+                d, part[l] = self.layers[l].backward_t(inputs[l], caches[l], d, dE, want_dx=l > 0)
             if grads is None:
                 grads = part
             else:

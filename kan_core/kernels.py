@@ -12,10 +12,19 @@ import math
 import numpy as np
 from numba import njit
 
-from .bspline import basis_column
+from .bspline import basis_column, is_uniform_row
 from .symbolic import symbolic_value, symbolic_value_deriv
 
 BASE_KINDS = {"silu": 0, "identity": 1, "zero": 2}
+
+
+@njit(cache=True, nogil=True)
+def all_finite(a):
+    """True when no entry of the array is NaN or infinite."""
+    for v in a.flat:
+        if not math.isfinite(v):
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -29,129 +38,307 @@ def base_fn(x, kind):
     return 0.0, 0.0
 
 
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two so k * ln 2 is exact to double precision
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e+00
+
+
 @njit(cache=True, nogil=True)
-def layer_basis(XT, grid, k, P, base_kind, span, V, dV, B, dB):
-    """Per input i and sample n (inputs given transposed, XT (n_in, N)): span[i, n], the k+1 local
-    basis values V[i, n] and derivatives dV[i, n] (see bspline.basis_column), and the base
-    function B[i, n] and its derivative dB[i, n]."""
-    n_in, N = XT.shape
-    for i in range(n_in):
-        basis_column(grid[i], XT[i], k, P, span[i], V[i], dV[i])
+def exp_neg_column(xs, out, work):
+    """out[n] = exp(-xs[n]) to within 1 ulp, for inputs clamped to |x| <= 708 (beyond that the
+    base function's value is already exact to rounding). Written without branches or library
+    calls so the compiler vectorises it: about twice as fast as math.exp in a loop. work is an
+    int64 scratch array of the same length.
+
+    exp(z) = 2**q * exp(r) with q = round(z / ln 2) and |r| <= ln(2)/2, exp(r) by its Taylor
+    polynomial to degree 13 (remainder below 1e-17), 2**q assembled in the exponent bits.
+    """
+    N = xs.shape[0]
+    for n in range(N):
+        z = min(max(-xs[n], -708.0), 708.0)
+        q = math.floor(z * _INV_LN2 + 0.5)
+        r = (z - q * _LN2_HI) - q * _LN2_LO
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        out[n] = p * r + 1.0
+        work[n] = (np.int64(q) + 1023) << 52
+    scale = work.view(np.float64)
+    for n in range(N):
+        out[n] *= scale[n]
+
+
+@njit(cache=True, nogil=True)
+def base_column(xs, kind, B, dB, want_d, work):
+    """B[n], dB[n] = the base function and its derivative at xs[n] for one input column."""
+    N = xs.shape[0]
+    if kind == 0:
+        exp_neg_column(xs, B, work)
         for n in range(N):
-            B[i, n], dB[i, n] = base_fn(XT[i, n], base_kind)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _local_dot(c, Vn, s, k):
-    """sum_r c[s-k+r] * Vn[r] over the local basis functions that exist (c of length G+k)."""
-    nb = c.shape[0]
-    if k <= s < nb:
-        if k == 3:  # the default order, unrolled: about twice as fast as the loop
-            return c[s - 3] * Vn[0] + c[s - 2] * Vn[1] + c[s - 1] * Vn[2] + c[s] * Vn[3]
-        acc = 0.0
-        for r in range(k + 1):
-            acc += c[s - k + r] * Vn[r]
-        return acc
-    acc = 0.0
-    if s >= 0:
-        for r in range(k + 1):
-            m = s - k + r
-            if 0 <= m < nb:
-                acc += c[m] * Vn[r]
-    return acc
+            sig = 1.0 / (1.0 + B[n])
+            x = xs[n]
+            B[n] = x * sig
+            if want_d:
+                dB[n] = sig * (1.0 + x * (1.0 - sig))
+        return
+    for n in range(N):
+        B[n], dB[n] = base_fn(xs[n], kind)
 
 
 @njit(cache=True, nogil=True)
-def layer_forward(span, V, B, coef, scale_base, scale_sp, mask, Y, E):
-    """Y (N, n_out) = sum of edge outputs. When E has N rows it also receives every edge's
-    output, E (N, n_out, n_in). Caches are laid out (n_in, N, ...) as from layer_basis."""
+def layer_basis(XT, grid, k, P, base_kind, span, V, dV, B, dB, want_d=True):
+    """Everything the passes need about the inputs XT (n_in, N), laid out so that every inner loop
+    runs over contiguous samples:
+        span (n_in, N)        the knot span s of each input, 0 where it is outside the extended grid
+        V, dV (n_in, k+1, N)  the k+1 basis values on that span, B_{s-k+r}, and their x-derivatives
+                              (0 outside the extended grid)
+        B, dB (n_in, N)       the base function and its derivative.
+    With the span, basis function s-k+r sits at index s+r of a coefficient row padded with k zeros
+    at each end (pad_coef), so the passes never test whether an index exists. Without want_d the
+    derivatives are not written (the first layer's backward pass needs no gradient with respect
+    to its inputs)."""
+    n_in, N = XT.shape
+    work = np.empty(N, dtype=np.int64)
+    for i in range(n_in):
+        t = grid[i]
+        if k == 3 and is_uniform_row(t, 1e-12):  # knots equal to t_0 + s*h to rounding
+            _cubic_uniform_column(t, XT[i], span[i], V[i], dV[i], want_d)
+        else:
+            basis_column(t, XT[i], k, P, span[i], V[i].T, dV[i].T, want_d)
+            for n in range(N):
+                if span[i, n] < 0:  # outside the extended grid: V is 0 there, any span will do
+                    span[i, n] = 0
+        base_column(XT[i], base_kind, B[i], dB[i], want_d, work)
+
+
+@njit(cache=True, nogil=True)
+def _cubic_uniform_column(t, xs, span, V, dV, want_d):
+    """The cubic basis on equally spaced knots for one input column, written without branches or
+    table look-ups so the compiler vectorises it: with f = (x - t_0) / h, the span is the integer
+    part of f and the position inside it u = f - span. (At a knot the cubic basis is continuous,
+    so which side rounding picks changes nothing.) Samples outside the extended grid get zeros."""
+    m = t.shape[0]
+    lo_t = t[0]
+    hi_t = t[m - 1]
+    inv_h = (m - 1) / (hi_t - lo_t)
+    top = float(m - 2)
+    for n in range(xs.shape[0]):
+        x = xs[n]
+        w = 1.0 if (x >= lo_t and x < hi_t) else 0.0
+        f = min(max((x - lo_t) * inv_h, 0.0), top + 1.0)
+        sf = min(math.floor(f), top)
+        u = f - sf
+        span[n] = int(sf * w)
+        v = 1.0 - u
+        u2 = u * u
+        V[0, n] = w * v * v * v * (1.0 / 6.0)
+        V[1, n] = w * (3.0 * u2 * u - 6.0 * u2 + 4.0) * (1.0 / 6.0)
+        V[2, n] = w * (-3.0 * u2 * u + 3.0 * u2 + 3.0 * u + 1.0) * (1.0 / 6.0)
+        V[3, n] = w * u2 * u * (1.0 / 6.0)
+        if want_d:
+            wi = w * inv_h
+            dV[0, n] = -0.5 * v * v * wi
+            dV[1, n] = (1.5 * u2 - 2.0 * u) * wi
+            dV[2, n] = (-1.5 * u2 + u + 0.5) * wi
+            dV[3, n] = 0.5 * u2 * wi
+
+
+@njit(cache=True, nogil=True)
+def pad_coef(coef, k):
+    """Coefficient rows with k zeros at each end: (n_in, n_out, G + 3k)."""
+    n_in, n_out, nb = coef.shape
+    out = np.zeros((n_in, n_out, nb + 2 * k))
+    out[:, :, k:k + nb] = coef
+    return out
+
+
+@njit(cache=True, nogil=True)
+def layer_forward(span, V, dV, B, cpad, scale_base, scale_sp, mask, YT, E, SP, DSP):
+    """YT (n_out, N) = the sum over inputs of every edge's output. Caches as from layer_basis, cpad
+    from pad_coef. Optional outputs, written when their last axis has N entries: E (N, n_out,
+    n_in) every edge's output (for figures and the sparsity penalty); SP (n_in, n_out, N) every
+    edge's bare spline value and DSP its x-derivative, which the backward pass then reads instead
+    of gathering the coefficients again."""
     n_in, N = span.shape
-    n_out = coef.shape[1]
-    k = V.shape[2] - 1
+    n_out = cpad.shape[1]
+    k = V.shape[1] - 1
     want_edges = E.shape[0] == N
-    Y[:] = 0.0
+    keep_sp = SP.shape[2] == N
+    keep_dsp = DSP.shape[2] == N
+    YT[:] = 0.0
     if want_edges:
         E[:] = 0.0
     for i in range(n_in):
-        Vi = V[i]
+        sp_i = span[i]
+        B_i = B[i]
+        V_i = V[i]
+        dV_i = dV[i]
         for j in range(n_out):
             mk = mask[i, j]
             if mk == 0.0:
                 continue
-            c = coef[i, j]
+            c = cpad[i, j]
             wb = mk * scale_base[i, j]
             ws = mk * scale_sp[i, j]
-            for n in range(N):
-                phi = wb * B[i, n] + ws * _local_dot(c, Vi[n], span[i, n], k)
-                Y[n, j] += phi
-                if want_edges:
-                    E[n, j, i] = phi
+            y = YT[j]
+            if k == 3 and keep_sp and not want_edges:
+                # training: the common case gets loops of its own, free of per-sample branches
+                V0, V1, V2, V3 = V_i[0], V_i[1], V_i[2], V_i[3]
+                S = SP[i, j]
+                if keep_dsp:
+                    D0, D1, D2, D3 = dV_i[0], dV_i[1], dV_i[2], dV_i[3]
+                    D = DSP[i, j]
+                    for n in range(N):
+                        s = sp_i[n]
+                        c0, c1, c2, c3 = c[s], c[s + 1], c[s + 2], c[s + 3]
+                        spv = c0 * V0[n] + c1 * V1[n] + c2 * V2[n] + c3 * V3[n]
+                        S[n] = spv
+                        D[n] = c0 * D0[n] + c1 * D1[n] + c2 * D2[n] + c3 * D3[n]
+                        y[n] += wb * B_i[n] + ws * spv
+                else:
+                    for n in range(N):
+                        s = sp_i[n]
+                        spv = c[s] * V0[n] + c[s + 1] * V1[n] + c[s + 2] * V2[n] + c[s + 3] * V3[n]
+                        S[n] = spv
+                        y[n] += wb * B_i[n] + ws * spv
+            elif k == 3 and not (keep_sp or keep_dsp or want_edges):  # a plain evaluation
+                V0, V1, V2, V3 = V_i[0], V_i[1], V_i[2], V_i[3]
+                for n in range(N):
+                    s = sp_i[n]
+                    y[n] += wb * B_i[n] + ws * (c[s] * V0[n] + c[s + 1] * V1[n] + c[s + 2] * V2[n]
+                                                + c[s + 3] * V3[n])
+            elif k == 3:
+                V0, V1, V2, V3 = V_i[0], V_i[1], V_i[2], V_i[3]
+                D0, D1, D2, D3 = dV_i[0], dV_i[1], dV_i[2], dV_i[3]
+                for n in range(N):
+                    s = sp_i[n]
+                    c0, c1, c2, c3 = c[s], c[s + 1], c[s + 2], c[s + 3]
+                    spv = c0 * V0[n] + c1 * V1[n] + c2 * V2[n] + c3 * V3[n]
+                    phi = wb * B_i[n] + ws * spv
+                    y[n] += phi
+                    if keep_sp:
+                        SP[i, j, n] = spv
+                    if keep_dsp:
+                        DSP[i, j, n] = c0 * D0[n] + c1 * D1[n] + c2 * D2[n] + c3 * D3[n]
+                    if want_edges:
+                        E[n, j, i] = phi
+            else:
+                for n in range(N):
+                    s = sp_i[n]
+                    spv = 0.0
+                    dspv = 0.0
+                    for r in range(k + 1):
+                        spv += c[s + r] * V_i[r, n]
+                        if keep_dsp:
+                            dspv += c[s + r] * dV_i[r, n]
+                    phi = wb * B_i[n] + ws * spv
+                    y[n] += phi
+                    if keep_sp:
+                        SP[i, j, n] = spv
+                    if keep_dsp:
+                        DSP[i, j, n] = dspv
+                    if want_edges:
+                        E[n, j, i] = phi
 
 
 @njit(cache=True, nogil=True)
-def layer_backward(span, V, dV, B, dB, dY, dE, coef, scale_base, scale_sp, mask,
-                   dX, dcoef, dscale_base, dscale_sp):
-    """Gradients of a scalar loss given dL/dY (N, n_out) and, when dE has N rows, an extra
-    per-edge dL/dphi (N, n_out, n_in). Writes dX (N, n_in) and the parameter gradients."""
+def dot(a, b):
+    """sum_n a[n] * b[n] in four interleaved partial sums: a fixed order, so the same result on
+    every machine, and four independent chains, so it runs at the speed of a vectorised sum."""
+    N = a.shape[0]
+    s0 = s1 = s2 = s3 = 0.0
+    top = N - N % 4
+    for n in range(0, top, 4):
+        s0 += a[n] * b[n]
+        s1 += a[n + 1] * b[n + 1]
+        s2 += a[n + 2] * b[n + 2]
+        s3 += a[n + 3] * b[n + 3]
+    for n in range(top, N):
+        s0 += a[n] * b[n]
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=True, nogil=True)
+def layer_backward(span, V, B, dB, SP, DSP, dYT, dE, scale_base, scale_sp, mask, want_dx,
+                   dXT, dcpad, dscale_base, dscale_sp, work):
+    """Gradients of a scalar loss given dL/dY as dYT (n_out, N) and, when dE has N rows, an extra
+    per-edge dL/dphi (N, n_out, n_in), from the caches of layer_basis and the spline values SP
+    (and, when want_dx, their derivatives DSP) kept by layer_forward. Writes the parameter
+    gradients (dcpad padded like pad_coef's rows) and, when want_dx, dL/dX as dXT (n_in, N).
+    work: scratch of N floats."""
     n_in, N = span.shape
-    n_out, nb = coef.shape[1], coef.shape[2]
-    k = V.shape[2] - 1
+    n_out = dcpad.shape[1]
+    k = V.shape[1] - 1
     has_dE = dE.shape[0] == N
-    dcoef[:] = 0.0
+    dcpad[:] = 0.0
     dscale_base[:] = 0.0
     dscale_sp[:] = 0.0
-    dX[:] = 0.0
+    if want_dx:
+        dXT[:] = 0.0
     for i in range(n_in):
-        Vi = V[i]
-        dVi = dV[i]
+        sp_i = span[i]
+        B_i = B[i]
+        dB_i = dB[i]
+        V_i = V[i]
+        dx = dXT[i]
         for j in range(n_out):
             mk = mask[i, j]
             if mk == 0.0:
                 continue
-            c = coef[i, j]
-            dc = dcoef[i, j]
+            dc = dcpad[i, j]
             sb = scale_base[i, j]
             ssp = scale_sp[i, j]
-            acc_b = 0.0
-            acc_sp = 0.0
-            for n in range(N):
-                g = dY[n, j]
-                if has_dE:
-                    g += dE[n, j, i]
-                gm = g * mk
-                s = span[i, n]
-                w = gm * ssp
-                if k == 3 and 3 <= s < nb:  # the default order, unrolled
-                    c0, c1, c2, c3 = c[s - 3], c[s - 2], c[s - 1], c[s]
-                    v0, v1, v2, v3 = Vi[n, 0], Vi[n, 1], Vi[n, 2], Vi[n, 3]
-                    sp = c0 * v0 + c1 * v1 + c2 * v2 + c3 * v3
-                    dsp = c0 * dVi[n, 0] + c1 * dVi[n, 1] + c2 * dVi[n, 2] + c3 * dVi[n, 3]
-                    dc[s - 3] += w * v0
-                    dc[s - 2] += w * v1
-                    dc[s - 1] += w * v2
-                    dc[s] += w * v3
-                else:
-                    sp = 0.0
-                    dsp = 0.0
-                    if s >= 0:
-                        for r in range(k + 1):
-                            m = s - k + r
-                            if 0 <= m < nb:
-                                sp += c[m] * Vi[n, r]
-                                dsp += c[m] * dVi[n, r]
-                                dc[m] += w * Vi[n, r]
-                acc_b += gm * B[i, n]
-                acc_sp += gm * sp
-                dX[n, i] += gm * (sb * dB[i, n] + ssp * dsp)
+            g_j = dYT[j]
+            S = SP[i, j]
+            # Pass 1 (streams, vectorised): the scale gradients, dL/dx, and each sample's weight
+            # for the coefficient gradient in work.
+            if has_dE:
+                for n in range(N):
+                    work[n] = (g_j[n] + dE[n, j, i]) * mk
+            else:
+                for n in range(N):
+                    work[n] = g_j[n] * mk
+            acc_b = dot(work, B_i)
+            acc_sp = dot(work, S)
+            if want_dx:
+                D = DSP[i, j]
+                for n in range(N):
+                    dx[n] += work[n] * (sb * dB_i[n] + ssp * D[n])
             dscale_base[i, j] = acc_b
             dscale_sp[i, j] = acc_sp
+            # Pass 2 (a scatter, so scalar): the coefficient gradient.
+            if k == 3:
+                V0, V1, V2, V3 = V_i[0], V_i[1], V_i[2], V_i[3]
+                for n in range(N):
+                    s = sp_i[n]
+                    w = work[n] * ssp
+                    dc[s] += w * V0[n]
+                    dc[s + 1] += w * V1[n]
+                    dc[s + 2] += w * V2[n]
+                    dc[s + 3] += w * V3[n]
+            else:
+                for n in range(N):
+                    s = sp_i[n]
+                    w = work[n] * ssp
+                    for r in range(k + 1):
+                        dc[s + r] += w * V_i[r, n]
 
 
 @njit(cache=True, nogil=True)
-def symbolic_forward(X, codes, affine, symbolic_mask, Y, E):
-    """Add every snapped edge's c*f(a*x + b) + d (library function `codes[i, j]`) to Y (N, n_out),
-    and to E (N, n_out, n_in) when E has N rows."""
-    N, n_in = X.shape
+def symbolic_forward(XT, codes, affine, symbolic_mask, YT, E):
+    """Add every snapped edge's c*f(a*x + b) + d (library function `codes[i, j]`) to YT (n_out, N),
+    and to E (N, n_out, n_in) when E has N rows. Inputs as XT (n_in, N)."""
+    n_in, N = XT.shape
     n_out = codes.shape[1]
     want_edges = E.shape[0] == N
     for i in range(n_in):
@@ -162,17 +349,17 @@ def symbolic_forward(X, codes, affine, symbolic_mask, Y, E):
             a, b, c, d = affine[i, j, 0], affine[i, j, 1], affine[i, j, 2], affine[i, j, 3]
             code = codes[i, j]
             for n in range(N):
-                phi = sm * (c * symbolic_value(code, a * X[n, i] + b) + d)
-                Y[n, j] += phi
+                phi = sm * (c * symbolic_value(code, a * XT[i, n] + b) + d)
+                YT[j, n] += phi
                 if want_edges:
                     E[n, j, i] += phi
 
 
 @njit(cache=True, nogil=True)
-def symbolic_backward(X, dY, dE, codes, affine, symbolic_mask, dX, daffine):
-    """Gradients through the snapped edges: writes daffine (n_in, n_out, 4) for (a, b, c, d) and
-    adds to dX (N, n_in), which the spline backward pass has already filled."""
-    N, n_in = X.shape
+def symbolic_backward(XT, dYT, dE, codes, affine, symbolic_mask, want_dx, dXT, daffine):
+    """Gradients through the snapped edges: writes daffine (n_in, n_out, 4) for (a, b, c, d) and,
+    when want_dx, adds to dXT (n_in, N), which the spline backward pass has already filled."""
+    n_in, N = XT.shape
     n_out = codes.shape[1]
     has_dE = dE.shape[0] == N
     daffine[:] = 0.0
@@ -188,18 +375,19 @@ def symbolic_backward(X, dY, dE, codes, affine, symbolic_mask, dX, daffine):
             gc = 0.0
             gd = 0.0
             for n in range(N):
-                g = dY[n, j]
+                g = dYT[j, n]
                 if has_dE:
                     g += dE[n, j, i]
                 g *= sm
-                x = X[n, i]
+                x = XT[i, n]
                 f, df = symbolic_value_deriv(code, a * x + b)
                 gdf = g * c * df
                 ga += gdf * x
                 gb += gdf
                 gc += g * f
                 gd += g
-                dX[n, i] += gdf * a
+                if want_dx:
+                    dXT[i, n] += gdf * a
             daffine[i, j, 0] = ga
             daffine[i, j, 1] = gb
             daffine[i, j, 2] = gc

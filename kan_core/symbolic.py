@@ -662,12 +662,25 @@ def _fit_one(fun, xs, ys, order, sub, a_range, b_range):
     return _fit_affine(fun.code, xs, ys, sub, box, a_lo, n_a, N_COARSE)
 
 
+# Powers f(x) = x**p, for which c·f(a·x + b) = c·a**p · f(x + b/a): the scale a is c's to carry.
+_POWERS = {"x^2": 2, "x^3": 3, "x^4": 4, "1/x": -1, "1/x^2": -2}
+
+
 def _canonical(fun, a, b, c, d):
     """The same c·f(a·x + b) + d written the plainest way: a >= 0 for even and odd f, b within one
-    period, and for f = x, sgn and exp the factors that c or b can carry moved there."""
+    period, and for f = x, the powers, sgn and exp the factors that c or b can carry moved there
+    (a = 1 for a power: otherwise a and c trade off freely, a printed c can round to 0 and
+    retraining the constants crawls along that valley)."""
     if fun.parity != 0 and a < 0:
         a, b, c = -a, -b, c * fun.parity
-    if fun.name == "x":
+    if fun.name in _POWERS and a > 0:
+        try:
+            c_new = c * a ** _POWERS[fun.name]
+        except OverflowError:
+            c_new = math.inf
+        if math.isfinite(c_new) and math.isfinite(b / a):
+            a, b, c = 1.0, b / a, c_new
+    elif fun.name == "x":
         a, b, c, d = 1.0, 0.0, c * a, d + c * b
     elif fun.name == "sgn" and a > 0:
         a, b = 1.0, b / a

@@ -33,12 +33,15 @@ def check_data(data, n_in, n_out):
     return out
 
 
-def make_optimizer(name, lr=None):
-    """'adam' (lr default 1e-2) or 'lbfgs' (lr default 1, strong-Wolfe line search)."""
+def make_optimizer(name, lr=None, history_size=10):
+    """'adam' (lr default 1e-2) or 'lbfgs' (lr default 1, strong-Wolfe line search, remembering
+    history_size curvature pairs: pykan's 10 by default; ill-conditioned problems such as
+    retraining snapped constants or a pure spline on a fine grid converge reliably with ~50)."""
     if name == "adam":
         return Adam(lr=1e-2 if lr is None else lr)
     if name == "lbfgs":
-        return LBFGS(lr=1.0 if lr is None else lr, tolerance_change=1e-14, tolerance_grad=1e-12)
+        return LBFGS(lr=1.0 if lr is None else lr, history_size=history_size, tolerance_change=1e-14,
+                     tolerance_grad=1e-12)
     raise ValueError(f"The optimizer must be 'adam' or 'lbfgs'; got {name!r}.")
 
 

@@ -21,6 +21,7 @@ from bokeh.models import (ColumnDataSource, FixedTicker, Label, LabelSet, Legend
 from bokeh.plotting import figure
 
 from kan_core import KAN, Trainer, bspline
+from kan_core.trainer import make_optimizer
 from kan_core.data import Target
 
 from .inputs import BoundedFloatInput, BoundedFloatSlider, BoundedIntInput, BoundedIntSlider
@@ -38,6 +39,7 @@ MAX_SEED = 999_999
 # coarse spline lies exactly in the finer spline space.
 EXTEND_SEQUENCE = (3, 6, 12, 24, 48)
 FIRST_STEPS = 50
+LBFGS_MEMORY = 50                     # curvature pairs L-BFGS keeps (see start_training)
 TRAIN_STEPS = 50
 
 INK = "#37474f"        # samples and errors: neutral, since teal and orange already carry meanings
@@ -353,7 +355,11 @@ class GridExtension(pn.viewable.Viewer):
         """
         model = KAN([1, 1], grid=EXTEND_SEQUENCE[0], k=K, grid_range=(LOW, HIGH), seed=self.seed, base="zero")
         # Knots stay uniform (no update_grid), so each extension only subdivides them.
-        self.trainer = Trainer(model, self.data, "lbfgs", update_grid_every=None)
+        # A pure spline is almost a linear least-squares problem, ill-conditioned on fine grids
+        # (knot spans with few samples): a longer L-BFGS memory keeps every plateau of the staircase
+        # from stalling on rounding-level differences (10 pairs stalls now and then).
+        self.trainer = Trainer(model, self.data, make_optimizer("lbfgs", history_size=LBFGS_MEMORY),
+                               update_grid_every=None)
         self.trainer.step(FIRST_STEPS)
         self.extension = None
         self._show_training(coarse=None)

@@ -36,12 +36,17 @@ from bokeh.models import ColumnDataSource, DataRange1d, LabelSet, Legend, Legend
 from bokeh.plotting import figure
 
 from kan_core import KAN, PRESETS, FormulaError, Trainer, make_dataset, parse_formula
+from kan_core.trainer import make_optimizer
 
 from .inputs import BoundedFloatInput, BoundedIntInput
 from .network_diagram import NetworkDiagram
 from .sandbox import download_button
 from .theme import GREY, RED
 from .training_lab import PeriodicWork, finite, on_loop, short
+
+def lbfgs():
+    return make_optimizer("lbfgs", history_size=LBFGS_MEMORY)
+
 
 # The targets: preset slug -> what the reader sees and the candidate list Snap starts with.
 TARGETS = {
@@ -68,6 +73,8 @@ TICK_BUDGET_S = 0.035                 # optimizer work per tick
 DIAGRAM_EVERY = 3                     # redraw the diagram every 3rd tick while training
 DIAGRAM_SAMPLES = 256
 ROLLOVER = 5000
+LBFGS_MEMORY = 50                     # curvature pairs L-BFGS keeps: with pykan's 10, retraining
+                                      # the snapped constants stalls on some starting points
 TINY = 1e-12                          # an RMSE on the log axis is at least TINY
 
 STAGES = ("start", "trained", "pruned", "snapped", "tuned", "formula")
@@ -253,7 +260,7 @@ class PipelineExplorer(PeriodicWork, pn.viewable.Viewer):
         """Stage 4: train again; with every edge snapped only the constants a, b, c, d can move."""
         if self.running or self.stage != "snapped":
             return
-        self._begin(Trainer(self.model, self.data, "lbfgs", update_grid_every=None), RETRAIN_STEPS, "tuned")
+        self._begin(Trainer(self.model, self.data, lbfgs(), update_grid_every=None), RETRAIN_STEPS, "tuned")
 
     @on_loop
     def show_formula(self):

@@ -675,7 +675,11 @@ class SplineEdge(pn.viewable.Viewer):
         doc = pn.state.curdoc
         if (doc is not None and doc.session_context is not None
                 and threading.current_thread() is not threading.main_thread()):
-            pn.state.execute(functools.partial(self._on_plot_msg, event), schedule=True)
+            try:
+                pn.state.execute(functools.partial(self._on_plot_msg, event), schedule=True)
+            except AttributeError:      # the tab closed meanwhile: its document is gone
+                if doc.session_context is not None:
+                    raise
             return
         msg = event.data if isinstance(event.data, dict) else {}
         seq = msg.get("seq")

@@ -106,9 +106,21 @@ def on_loop(method):
         if (self._building or threading.current_thread() is threading.main_thread() or doc is None
                 or doc.session_context is None):
             return method(self, *args, **kwargs)
-        pn.state.execute(functools.partial(method, self, *args, **kwargs), schedule=True)
+        if getattr(self, "_closed", False):
+            return None             # the tab has closed: nothing left to show
+        schedule_on_loop(doc, functools.partial(method, self, *args, **kwargs))
         return None
     return wrapper
+
+
+def schedule_on_loop(doc, callback):
+    """pn.state.execute(callback, schedule=True), except that a session closed in the meantime (its
+    tab went away while a worker thread was busy for it) is not an error: the callback is dropped."""
+    try:
+        pn.state.execute(callback, schedule=True)
+    except AttributeError:
+        if doc.session_context is not None and getattr(doc.callbacks, "_change_callbacks", None) is not None:
+            raise
 
 
 def parse_hidden(text):

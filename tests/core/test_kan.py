@@ -27,7 +27,9 @@ def ref_forward(model, x):
         out = np.zeros((h.shape[0], n_out))
         for i in range(n_in):
             B = ref_basis(h[:, i], layer.grid[i], layer.k)
-            base = {"silu": h[:, i] / (1 + np.exp(-h[:, i])), "identity": h[:, i], "zero": 0 * h[:, i]}[layer.base]
+            with np.errstate(over="ignore"):  # exp(-x) overflows far left, where silu is -0
+                silu = h[:, i] / (1 + np.exp(-h[:, i]))
+            base = {"silu": silu, "identity": h[:, i], "zero": 0 * h[:, i]}[layer.base]
             for j in range(n_out):
                 out[:, j] += layer.mask[i, j] * (layer.scale_base[i, j] * base
                                                  + layer.scale_sp[i, j] * B @ layer.coef[i, j])
@@ -308,3 +310,40 @@ def test_prune_removes_dead_hidden_nodes_and_weak_edges():
     np.testing.assert_allclose(small(x), model(x), atol=5e-3)
     with pytest.raises(ValueError, match="Pass the inputs"):
         KAN([2, 2, 1]).prune()
+
+
+# -- the kernels' own arithmetic -----------------------------------------------------------------
+
+def test_vectorised_exp_is_within_two_ulp_of_numpy_and_clamps_far_out():
+    from kan_core.kernels import exp_neg_column
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-700, 700, 20000), rng.uniform(-1, 1, 20000),
+                        [0.0, -0.0, 1e-300, -708.0, 708.0, np.log(2) / 2, -np.log(2) / 2]])
+    out = np.empty_like(x)
+    exp_neg_column(x, out, np.empty(x.size, dtype=np.int64))
+    np.testing.assert_allclose(out, np.exp(-x), rtol=4.5e-16, atol=0)
+    far = np.array([-1e6, -800.0, 800.0, 1e6])
+    out = np.empty_like(far)
+    exp_neg_column(far, out, np.empty(far.size, dtype=np.int64))
+    assert np.all(np.isfinite(out)) and out[0] == out[1] > 1e307 and 0 < out[3] == out[2] < 1e-307
+
+
+@pytest.mark.parametrize("G", [1, 3, 7, 48])
+def test_cubic_layer_matches_the_reference_on_knots_at_the_ends_and_outside(G):
+    model = randomised(KAN([1, 2], grid=G, k=3, seed=G), G)
+    t = model.layers[0].grid[0]
+    x = np.concatenate([t, np.nextafter(t, -np.inf), np.nextafter(t, np.inf), [t[0] - 1.0, t[-1] + 1.0, 1e6, -1e6]])
+    np.testing.assert_allclose(model(x[:, None]), ref_forward(model, x[:, None]), rtol=1e-12, atol=1e-12)
+
+
+def test_kernel_helpers_all_finite_and_dot():
+    from kan_core.kernels import all_finite, dot
+    a = np.arange(11.0)
+    assert all_finite(a) and all_finite(a.reshape(11, 1))
+    for bad in (np.nan, np.inf, -np.inf):
+        b = a.copy()
+        b[7] = bad
+        assert not all_finite(b)
+    for n in range(9):
+        u, v = np.random.default_rng(n).normal(size=(2, n))
+        assert dot(u, v) == pytest.approx(float(u @ v), rel=1e-14, abs=1e-14)
