@@ -103,10 +103,11 @@ def on_loop(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         doc = pn.state.curdoc
-        if (self._building or threading.current_thread() is threading.main_thread() or doc is None
-                or doc.session_context is None):
+        gone = getattr(self, "_served", False) and (doc is None or doc.session_context is None)
+        if (self._building or threading.current_thread() is threading.main_thread()
+                or (not gone and (doc is None or doc.session_context is None))):
             return method(self, *args, **kwargs)
-        if getattr(self, "_closed", False):
+        if getattr(self, "_closed", False) or gone:
             return None             # the tab has closed: nothing left to show
         schedule_on_loop(doc, functools.partial(method, self, *args, **kwargs))
         return None
