@@ -46,10 +46,10 @@ while the MLP's orange line has lost the bumps it learned first and wanders off 
 To see how that happened, replay the course. Press **Previous phase** until you reach phase 1,
 or click the slider and use the arrow keys (Home and End jump to the first and last phase).
 Then step forward one phase at a time and keep your eye on region 1. The shaded strip is the
-region being taught; dark dots are the samples of this phase and grey dots the ones from
-earlier phases, which the learner no longer sees. The table underneath gives each learner's
-error on every region: bold for the region just taught, grey for regions not taught yet (there
-the error is simply the size of a bump nobody has drawn).
+region being taught; blue-grey dots with a white rim are the samples of this phase and faint
+grey dots the ones from earlier phases, which the learner no longer sees. The table underneath
+gives each learner's error on every region: bold for the region just taught, grey for regions
+not taught yet (there the error is simply the size of a bump nobody has drawn).
 
 You will see the MLP learn each new bump nicely and, in the same breath, bend the rest of its
 curve out of shape. The KAN's errors on old regions stay at the level they reached when they

@@ -20,7 +20,7 @@ Below, the teal curve is the function we are after,
 """
 
 _DATA = """
-but all we get to see are 100 noisy **train** samples of it (dark dots). Another 100 samples,
+but all we get to see are 100 noisy **train** samples of it (blue-grey dots). Another 100 samples,
 drawn the same way, are kept aside as a **test** set (hollow triangles); the fit never sees
 them, so they tell us how well it does on data it was not built from. The orange curve is the
 best spline with *G* spans in the least-squares sense: of all the curves with *G* + 3

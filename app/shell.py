@@ -23,6 +23,16 @@ _NOTICE_CSS = """
              background: rgba(96, 125, 139, 0.12); border-radius: 4px; font-size: 1rem; }
 """
 
+# Material UI draws the button that folds a part's chapters away as an unnamed arrow icon; CSS
+# alternative text names it by what it will do, read from whether the chapters' list after it is
+# open (see widgets.inputs.step_names_css for why the content is a zero-width space).
+_NAV_CSS = """
+.MuiListItemButton-root:has(+ .MuiCollapse-entered) > .MuiIconButton-root::after {
+  content: "\\200b" / "Hide this part's chapters"; }
+.MuiListItemButton-root:has(+ .MuiCollapse-root:not(.MuiCollapse-entered)) > .MuiIconButton-root::after {
+  content: "\\200b" / "Show this part's chapters"; }
+"""
+
 
 def detach_from_process_busy(page):
     """Stop ``page`` (a pmui.Page) from following Panel's busy flag, which is one for the whole server
@@ -250,7 +260,8 @@ class Lesson:
         self.current = None
         self._notice = None
         self._keeper = UrlKeeper(height=0, width=0, margin=0)
-        self.nav = pmui.MenuList(items=self._menu(chapters), sizing_mode="stretch_width", css_classes=["kx-nav"])
+        self.nav = pmui.MenuList(items=self._menu(chapters), sizing_mode="stretch_width", css_classes=["kx-nav"],
+                                 stylesheets=[_NAV_CSS])
         self.body = pn.Column(sizing_mode="stretch_width")
         self.present_toggle = pmui.Switch(label="Present", value=False, css_classes=["kx-present-toggle"],
                                           margin=(0, 10))

@@ -37,7 +37,7 @@ from kan_core import KAN, MLP, PRESETS, Trainer, make_dataset
 from kan_core.data import Target
 
 from .inputs import BoundedIntInput
-from .theme import GREY, ORANGE, TEAL
+from .theme import GREY, NEUTRAL, ORANGE, TEAL
 
 ASSET = Path(__file__).resolve().parents[1] / "assets" / "budget.json"
 COMMAND = "python -m widgets.budget --write-asset"
@@ -456,7 +456,7 @@ DEFAULT_BUDGET = 400
 BUDGET_BOUNDS = (10, 100_000)
 EMPTY_IMAGE = np.full((1, 1), np.nan)
 HEAT_SIZE = 170  # width of one heatmap figure in pixels (the ones with a colour bar are 50 wider)
-INK = "#37474f"  # the budget line: neutral, so it borrows no colour from the models
+INK = "#37474f"  # the budget's words, on a white box (the line itself is NEUTRAL)
 
 
 class BudgetExplorer(pn.viewable.Viewer):
@@ -529,7 +529,7 @@ class BudgetExplorer(pn.viewable.Viewer):
                      x_range=Range1d(10, 2000), y_range=Range1d(1e-4, 1),
                      sizing_mode="stretch_width", title="Test error against parameter count",
                      x_axis_label="parameters (log scale)", y_axis_label="test RMSE (log scale)",
-                     tools="pan,wheel_zoom,reset,save", toolbar_location="above", name="budget_curves")
+                     tools="pan,wheel_zoom,reset,save", toolbar_location="right", name="budget_curves")
         styles = {
             "kan": ("KAN, grid extension", TEAL, "solid", "diamond", 13),
             "mlp1": ("MLP, 1 hidden layer", ORANGE, "solid", "circle", 9),
@@ -543,20 +543,25 @@ class BudgetExplorer(pn.viewable.Viewer):
             hovered.append(fig.scatter("n_params", "test_rmse", source=src, marker=marker, size=size,
                                        fill_color=color, line_color="white", legend_label=label))
         self._over = BoxAnnotation(left=DEFAULT_BUDGET, fill_color=GREY, fill_alpha=0.15, line_alpha=0)
-        self._line = Span(location=DEFAULT_BUDGET, dimension="height", line_color=INK, line_width=2,
+        self._line = Span(location=DEFAULT_BUDGET, dimension="height", line_color=NEUTRAL, line_width=2,
                           line_dash="dashed")
         fig.add_layout(self._over)
         fig.add_layout(self._line)
         fig.scatter("x", "y", source=self._chosen_src, marker="marker", size=22, fill_color="color",
-                    fill_alpha=0.35, line_color=INK, line_width=2.5)
+                    fill_alpha=0.35, line_color=NEUTRAL, line_width=2.5)
         fig.add_layout(LabelSet(x="x", y="y", text="text", source=self._chosen_src, x_offset=-14, y_offset="dy",
                                 text_align="right", text_baseline="middle", text_font_size="12px",
                                 text_color=INK, background_fill_color="white", background_fill_alpha=0.85))
         self._budget_label = Label(x=DEFAULT_BUDGET, y=1, x_offset=6, y_offset=-6, text="", text_baseline="top",
-                                   text_font_size="12px", text_font_style="bold", text_color=INK)
+                                   text_font_size="12px", text_font_style="bold", text_color=INK,
+                                   background_fill_color="white", background_fill_alpha=0.85)
         fig.add_layout(self._budget_label)
-        fig.add_tools(HoverTool(renderers=hovered, tooltips=[("model", "@shape"), ("parameters", "@n_params"),
-                                                             ("test RMSE", "@test_rmse{0.00e}")]))
+        # The hover tool needs no toolbar button, and the toolbar sits on the right, where the title
+        # leaves it room: a toolbar too short for its buttons folds the rest into Bokeh's "⋮"
+        # button, which a screen reader cannot name.
+        fig.add_tools(HoverTool(renderers=hovered, visible=False,
+                                tooltips=[("model", "@shape"), ("parameters", "@n_params"),
+                                          ("test RMSE", "@test_rmse{0.00e}")]))
         # plain numbers at 1-2-5 steps read more easily than powers of ten for students
         fig.xaxis.ticker = FixedTicker(ticks=[m * 10 ** e for e in range(1, 6) for m in (1, 2, 5)])
         fig.xaxis.formatter = PrintfTickFormatter(format="%d")

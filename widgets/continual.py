@@ -31,7 +31,7 @@ from bokeh.plotting import figure
 from kan_core import KAN, MLP, Adam, Trainer
 
 from .inputs import BoundedIntInput, BoundedIntSlider
-from .theme import GREY, ORANGE, TEAL
+from .theme import GREY, NEUTRAL, ORANGE, TEAL
 
 LOW, HIGH = -1.0, 1.0
 K = 3
@@ -51,7 +51,7 @@ DEFAULTS = {"n_bumps": 5, "grid_size": 100, "seed": 0}
 Y_RANGE = (-0.55, 1.45)
 BIG = 1e6              # any value sent to the browser is clipped to [-BIG, BIG]
 
-INK = "#37474f"        # samples: neutral, since teal and orange already carry meanings
+INK = "#37474f"        # words on a white box (the taught region's name, the off-plot note); samples are NEUTRAL
 PALE_TEAL = "#80cbc4"
 
 
@@ -236,8 +236,8 @@ class ContinualLearning(pn.viewable.Viewer):
         self.target_source = ColumnDataSource({"x": [], "y": []}, name="continual-target")
         self.region_source = ColumnDataSource({"x0": [], "x1": []}, name="continual-region")
         self.bounds_source = ColumnDataSource({"x": []}, name="continual-bounds")
-        self.labels_source = ColumnDataSource({"x": [], "y": [], "text": [], "colour": [], "style": []},
-                                               name="continual-labels")
+        self.labels_source = ColumnDataSource({"x": [], "y": [], "text": [], "colour": [], "style": [],
+                                               "box": []}, name="continual-labels")
         self.now_source = ColumnDataSource({"x": [], "y": []}, name="continual-samples-now")
         self.before_source = ColumnDataSource({"x": [], "y": []}, name="continual-samples-before")
         self.kan_source = ColumnDataSource({"x": [], "y": []}, name="continual-kan")
@@ -257,16 +257,17 @@ class ContinualLearning(pn.viewable.Viewer):
                             line_color=None)
         fig.vspan(x="x", source=self.bounds_source, line_color=GREY, line_dash="dotted", line_width=1)
         fig.text("x", "y", text="text", source=self.labels_source, text_align="center", text_baseline="top",
-                 text_font_size="12px", text_color="colour", text_font_style="style", y_offset=4)
+                 text_font_size="12px", text_color="colour", text_font_style="style", y_offset=4,
+                 background_fill_color="white", background_fill_alpha="box")
         tgt = fig.line("x", "y", source=self.target_source, line_color=PALE_TEAL, line_width=8, line_alpha=0.6,
                        line_cap="round", line_join="round")
         before = fig.scatter("x", "y", source=self.before_source, marker="circle", size=4, fill_color=GREY,
                              fill_alpha=0.55, line_color=None)
-        now = fig.scatter("x", "y", source=self.now_source, marker="circle", size=5, fill_color=INK,
+        now = fig.scatter("x", "y", source=self.now_source, marker="circle", size=5, fill_color=NEUTRAL,
                           fill_alpha=0.8, line_color="white", line_width=0.5)
         line = fig.line("x", "y", source=fit_source, line_color=colour, line_width=2.5)
         off = Label(x=HIGH, y=Y_RANGE[0], x_offset=-2, y_offset=2, text="", text_align="right",
-                    text_baseline="bottom", text_font_size="11px", text_color="#546e7a",
+                    text_baseline="bottom", text_font_size="11px", text_color=INK,
                     background_fill_color="white", background_fill_alpha=0.85)
         fig.add_layout(off)
         fig.add_layout(Legend(items=[LegendItem(label="target (pale band)", renderers=[tgt]),
@@ -370,7 +371,8 @@ class ContinualLearning(pn.viewable.Viewer):
                 "x": centres, "y": np.full(n, Y_RANGE[1]),
                 "text": [f"region {r + 1}" if n <= 5 else f"{r + 1}" for r in range(n)],
                 "colour": [INK if r == p - 1 else "#78909c" for r in range(n)],
-                "style": ["bold" if r == p - 1 else "normal" for r in range(n)]}
+                "style": ["bold" if r == p - 1 else "normal" for r in range(n)],
+                "box": [0.85 if r == p - 1 else 0.0 for r in range(n)]}
             self.now_source.data = {"x": now["train_input"][:, 0], "y": now["train_label"][:, 0]}
             self.before_source.data = {"x": np.concatenate(before_x) if before_x else np.empty(0),
                                        "y": np.concatenate(before_y) if before_y else np.empty(0)}

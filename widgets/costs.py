@@ -390,7 +390,7 @@ class CostsExplorer(pn.viewable.Viewer):
         fig = figure(x_axis_type="log", y_axis_type="log", height=400, min_width=300, sizing_mode="stretch_width",
                      title="Time per Adam step against parameter count (measured just now)",
                      x_axis_label="parameters (log scale)", y_axis_label="milliseconds per step (log scale)",
-                     tools="pan,wheel_zoom,reset,save", toolbar_location="above", name="costs_sweep")
+                     tools="pan,wheel_zoom,reset,save", toolbar_location="right", name="costs_sweep")
         items, hovered = [], []
         for kind, label, color, marker, size in (("kan", "KAN [2, h, 1]", TEAL, "diamond", 14),
                                                  ("mlp", "MLP, same parameter count", ORANGE, "circle", 10)):
@@ -408,9 +408,12 @@ class CostsExplorer(pn.viewable.Viewer):
                                 y_offset="dy", text_baseline="middle", text_font_size="12px", text_color=INK,
                                 background_fill_color="white", background_fill_alpha=0.85))
         fig.add_layout(Legend(items=items, orientation="vertical", border_line_alpha=0), "below")
-        fig.add_tools(HoverTool(renderers=hovered, tooltips=[("network", "@shape"), ("parameters", "@n_params"),
-                                                             ("per step", "@ms{0.000} ms"),
-                                                             ("per parameter", "@us_per_param{0.000} µs")]))
+        # The hover tool needs no toolbar button, and the toolbar sits on the right, where the title
+        # leaves it room: a toolbar too short for its buttons folds the rest into Bokeh's "⋮"
+        # button, which a screen reader cannot name.
+        fig.add_tools(HoverTool(renderers=hovered, visible=False,
+                                tooltips=[("network", "@shape"), ("parameters", "@n_params"),
+                                          ("per step", "@ms{0.000} ms"), ("per parameter", "@us_per_param{0.000} µs")]))
         # plain numbers at 1-2-5 steps read more easily than powers of ten
         fig.xaxis.ticker = FixedTicker(ticks=TICKS)
         fig.yaxis.ticker = FixedTicker(ticks=TICKS)

@@ -25,7 +25,7 @@ from kan_core.trainer import make_optimizer
 from kan_core.data import Target
 
 from .inputs import BoundedFloatInput, BoundedFloatSlider, BoundedIntInput, BoundedIntSlider
-from .theme import GREY, LINE, ORANGE
+from .theme import GREY, LINE, NEUTRAL, ORANGE
 
 LOW, HIGH = -1.0, 1.0
 K = 3
@@ -42,7 +42,7 @@ FIRST_STEPS = 50
 LBFGS_MEMORY = 50                     # curvature pairs L-BFGS keeps (see start_training)
 TRAIN_STEPS = 50
 
-INK = "#37474f"        # samples and errors: neutral, since teal and orange already carry meanings
+INK = "#37474f"        # words, on a white box; samples and errors are NEUTRAL (teal and orange carry meanings)
 TRAIN_INK = "#78909c"
 RMSE_TICKS = [c * 10.0 ** e for e in range(-6, 3) for c in (1, 2, 5)]
 
@@ -180,9 +180,9 @@ class GridExtension(pn.viewable.Viewer):
                             line_width=1.5, line_alpha=0.9)
         tgt = fig.line("x", "y", source=self.target_source, **LINE["target"])
         train = fig.scatter("x", "y", source=self.train_source, marker="circle", size=6,
-                            fill_color=INK, fill_alpha=0.75, line_color="white", line_width=0.5)
+                            fill_color=NEUTRAL, fill_alpha=0.75, line_color="white", line_width=0.5)
         test = fig.scatter("x", "y", source=self.test_source, marker="triangle", size=7,
-                           fill_color="white", line_color=INK, line_width=1.3)
+                           fill_color="white", line_color=NEUTRAL, line_width=1.3)
         self.fit_line = fig.line("x", "y", source=self.fit_source, **LINE["fit"])
         self.coarse_line = fig.line("x", "y", source=self.coarse_source, line_color=ORANGE, line_width=9,
                                     line_alpha=0.4, line_dash=[12, 6])
@@ -230,20 +230,21 @@ class GridExtension(pn.viewable.Viewer):
         # Where the spline gets as many coefficients as there are train samples (G + k = N).
         interpolating = fig.vspan(x=[N_TRAIN - K], line_color=GREY, line_dash="dotted", line_width=1.5)
         self.off_chart = Label(x=G_MAX, y=0, x_offset=-4, y_offset=4, text="", text_align="right",
-                               text_baseline="bottom", text_font_size="11px", text_color="#546e7a",
+                               text_baseline="bottom", text_font_size="11px", text_color=INK,
                                background_fill_color="white", background_fill_alpha=0.85)
         fig.add_layout(self.off_chart)
-        test = fig.line("G", "test", source=self.curve_source, line_color=INK, line_width=2.5)
+        test = fig.line("G", "test", source=self.curve_source, line_color=NEUTRAL, line_width=2.5)
         train = fig.line("G", "train", source=self.curve_source, line_color=TRAIN_INK, line_width=2,
                          line_dash="dashed")
         fig.scatter("G", "test", source=self.current_source, size=10, marker="circle", fill_color=ORANGE,
                     line_color="white", line_width=1.5)
         fig.scatter("G", "train", source=self.current_source, size=9, marker="circle", fill_color="white",
                     line_color=ORANGE, line_width=2)
-        best = fig.scatter("G", "test", source=self.best_source, marker="star", size=15, fill_color=INK,
+        best = fig.scatter("G", "test", source=self.best_source, marker="star", size=15, fill_color=NEUTRAL,
                            line_color="white")
         fig.text("G", "test", text="label", source=self.best_source, y_offset=12, text_align="center",
-                 text_baseline="top", text_font_size="12px", text_color=INK)
+                 text_baseline="top", text_font_size="12px", text_color=INK,
+                 background_fill_color="white", background_fill_alpha=0.85)
         fig.text("G", "test", text="label", source=self.current_source, x_offset=8, y_offset=-4,
                  text_baseline="bottom", text_font_size="12px", text_font_style="bold", text_color=ORANGE)
         fig.add_layout(Legend(items=[LegendItem(label="test RMSE (held-out)", renderers=[test]),
@@ -272,7 +273,7 @@ class GridExtension(pn.viewable.Viewer):
                           line_width=1.5, line_alpha=0.8)
         fig.add_layout(LabelSet(x="step", y="y", y_units="screen", text="label", source=self.event_source,
                                 x_offset=4, text_font_size="12px", text_color=ORANGE, text_font_style="bold"))
-        test = fig.line("step", "test", source=self.loss_source, line_color=INK, line_width=2.5)
+        test = fig.line("step", "test", source=self.loss_source, line_color=NEUTRAL, line_width=2.5)
         train = fig.line("step", "train", source=self.loss_source, line_color=TRAIN_INK, line_width=2,
                          line_dash="dashed")
         fig.add_layout(Legend(items=[LegendItem(label="test RMSE (held-out samples)", renderers=[test]),

@@ -1,4 +1,5 @@
-"""Number boxes and sliders that keep whatever the page sends within their bounds.
+"""Number boxes and sliders that keep whatever the page sends within their bounds, and number
+boxes whose − and + buttons have names a screen reader can say.
 
 The page stops a student at a box's bounds, but an emptied box, a pasted or mistyped number, or a
 message from somewhere else can still bring -5, 10⁹, NaN or nothing at all. A box made with
@@ -8,6 +9,10 @@ last good one if it is not a number) before anything else sees it, put the value
 box, and say what happened under the box (a slider only moves back).
 
 Use them exactly like the Material UI widgets: ``BoundedIntInput.from_param(self.param.grid_size, ...)``.
+
+Material UI draws a number box's − and + as icons in unnamed buttons; every box here names them
+"Decrease <label>" and "Increase <label>" with CSS alternative text (``content: "\\200b" / "name"``),
+which the browser reads as the button's name: no script, and it survives every redraw.
 """
 
 import math
@@ -37,11 +42,7 @@ class _Clamped:
             return old, f"{label}: type a number; it stays {_shown(old)}."
         if math.isnan(value):
             return old, f"{label}: that is not a number; it stays {_shown(old)}."
-        # an editable slider's box may go past the slider's ends, up to its fixed ones
-        low = getattr(self, "fixed_start", None)
-        high = getattr(self, "fixed_end", None)
-        low = self.start if low is None else low
-        high = self.end if high is None else high
+        low, high = self.start, self.end
         used = value
         if low is not None and used < low:
             used = low
@@ -86,11 +87,47 @@ class _Clamped:
     _clamp_said = False
 
 
-class BoundedIntInput(_Clamped, pmui.IntInput):
+def _css_string(text):
+    """``text`` as the body of a double-quoted CSS string."""
+    return "".join(f"\\{ord(ch):x} " if ch in '"\\' or not ch.isprintable() else ch for ch in text)
+
+
+def step_names_css(label):
+    """A stylesheet naming a number box's buttons "Decrease <label>" and "Increase <label>".
+
+    The generated content is a zero-width space, not "": Chromium drops the alternative text of an
+    empty ::after in a button laid out as a flex item, which these buttons are.
+    """
+    label = _css_string(label.strip() if label else "")
+    button = ".MuiInputAdornment-position{} .MuiIconButton-root::after"
+    return (f'{button.format("Start")} {{ content: "\\200b" / "Decrease {label}"; }}\n'
+            f'{button.format("End")} {{ content: "\\200b" / "Increase {label}"; }}\n')
+
+
+class _NamedSteps:
+    """Mixin for a number box: its − and + buttons are named after its label (and follow it)."""
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._steps_css = None
+        self._name_steps()
+        self.param.watch(self._name_steps, "label")
+
+    def _name_steps(self, *events):
+        css = step_names_css(self.label)
+        self.stylesheets = [s for s in self.stylesheets if s != self._steps_css] + [css]
+        self._steps_css = css
+
+
+class FloatInput(_NamedSteps, pmui.FloatInput):
+    """``pmui.FloatInput`` with named − and + buttons, for a box whose owner checks what it sends."""
+
+
+class BoundedIntInput(_NamedSteps, _Clamped, pmui.IntInput):
     """``pmui.IntInput`` that clamps what the page sends to [start, end]."""
 
 
-class BoundedFloatInput(_Clamped, pmui.FloatInput):
+class BoundedFloatInput(_NamedSteps, _Clamped, pmui.FloatInput):
     """``pmui.FloatInput`` that clamps what the page sends to [start, end]."""
 
 
@@ -100,11 +137,3 @@ class BoundedIntSlider(_Clamped, pmui.IntSlider):
 
 class BoundedFloatSlider(_Clamped, pmui.FloatSlider):
     """``pmui.FloatSlider`` that clamps what the page sends to [start, end]."""
-
-
-class BoundedEditableFloatSlider(_Clamped, pmui.EditableFloatSlider):
-    """``pmui.EditableFloatSlider`` (a slider with a number box) that clamps what the page sends."""
-
-
-class BoundedEditableIntSlider(_Clamped, pmui.EditableIntSlider):
-    """``pmui.EditableIntSlider`` (a slider with a number box) that clamps what the page sends."""

@@ -23,6 +23,7 @@ from bokeh.plotting import figure
 
 from kan_core import KAN, MLP, SYMBOLIC_LIB, Trainer
 
+from .inputs import FloatInput
 from .theme import GREY, LINE, ORANGE, RED, TEAL
 
 N_IN, N_OUT = 3, 2
@@ -117,8 +118,8 @@ def number_and_slider(owner, name, label, notice):
     """
     low, high = owner.param[name].bounds
     value = getattr(owner, name)
-    box = pmui.FloatInput(value=value, label=label, start=low, end=high, step=0.01, format="0.00",
-                          width=112, size="small", margin=(10, 0, 0, 26))
+    box = FloatInput(value=value, label=label, start=low, end=high, step=0.01, format="0.00",
+                     width=112, size="small", margin=(10, 0, 0, 26))
     slider = pmui.FloatSlider(value=value, label=label, start=low, end=high, step=0.01, format="0.00",
                               show_value=False, sizing_mode="stretch_width", min_width=50,
                               margin=(12, 10, 0, 6), stylesheets=[_HIDDEN_LABEL_CSS])

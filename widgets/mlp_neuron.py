@@ -24,7 +24,7 @@ from bokeh.plotting import figure
 from kan_core import MLP
 from kan_core.mlp import ACTIVATIONS
 
-from .inputs import BoundedFloatSlider
+from .inputs import BoundedFloatSlider, FloatInput
 from .theme import GREY, ORANGE
 
 NEGATIVE = "#546e7a"    # a negative weight: blue-grey and dashed (the sign is also in the number)
@@ -107,8 +107,8 @@ class SliderWithBox:
         self.owner, self.name, self.label, self.message = owner, name, label, message
         self.slider = BoundedFloatSlider.from_param(owner.param[name], label=label, step=step, show_value=False,
                                                   sizing_mode="stretch_width", min_width=140)
-        self.box = pmui.FloatInput(label=f"{label} value", value=getattr(owner, name), step=step,
-                                   format="0.00", width=130)
+        self.box = FloatInput(label=f"{label} value", value=getattr(owner, name), step=step,
+                              format="0.00", width=130)
         self.box.param.watch(self._typed, "value")
         owner.param.watch(self._follow, name)
         self.view = pn.Row(self.box, self.slider, sizing_mode="stretch_width", margin=0)

@@ -41,7 +41,7 @@ from kan_core.trainer import make_optimizer
 from .inputs import BoundedFloatInput, BoundedIntInput
 from .network_diagram import NetworkDiagram
 from .sandbox import download_button
-from .theme import GREY, RED
+from .theme import GREY, NEUTRAL, RED
 from .training_lab import PeriodicWork, finite, on_loop, short
 
 def lbfgs():
@@ -80,7 +80,6 @@ TINY = 1e-12                          # an RMSE on the log axis is at least TINY
 STAGES = ("start", "trained", "pruned", "snapped", "tuned", "formula")
 STEP_TITLES = {1: "Train", 2: "Prune", 3: "Snap", 4: "Retrain", 5: "Formula"}
 ICONS = {1: "model_training", 2: "content_cut", 3: "auto_fix_high", 4: "tune", 5: "functions"}
-INK = "#37474f"
 TRAIN_INK = "#78909c"
 
 
@@ -649,7 +648,7 @@ class PipelineExplorer(PeriodicWork, pn.viewable.Viewer):
         fig.add_layout(LabelSet(x="step", y="y", y_units="screen", text="label", source=self.mark_source,
                                 x_offset=-4, text_align="right", text_font_size="12px", text_color="color",
                                 text_font_style="bold"))
-        test = fig.line("step", "test", source=self.loss_source, line_color=INK, line_width=2.5)
+        test = fig.line("step", "test", source=self.loss_source, line_color=NEUTRAL, line_width=2.5)
         train = fig.line("step", "train", source=self.loss_source, line_color=TRAIN_INK, line_width=2,
                          line_dash="dashed")
         fig.x_range = DataRange1d(renderers=[test, train], range_padding=0.02, min_interval=20, start=0)

@@ -24,7 +24,7 @@ from bokeh.plotting import figure
 
 from kan_core import KAN, SYMBOLIC_LIB, Trainer, make_dataset, suggest_symbolic, target_from_formula
 
-from .inputs import BoundedEditableFloatSlider, BoundedIntInput
+from .inputs import BoundedFloatInput, BoundedFloatSlider, BoundedIntInput
 from .theme import GREY, LINE, ORANGE, RED
 
 # The hidden clean functions the reader can train on: label -> formula for kan_core's parser.
@@ -228,9 +228,13 @@ class SnapExplorer(pn.viewable.Viewer):
     def _build_controls(self):
         self.target_select = pmui.Select.from_param(self.param.target, label="Hidden function",
                                                     sizing_mode="stretch_width")
-        self.noise_slider = BoundedEditableFloatSlider.from_param(self.param.noise, label="Noise",
-                                                                step=0.01, format="0.00", sizing_mode="stretch_width",
-                                                                css_classes=["kx-snap-noise"])
+        # Each slider has a number box beside it that shows its value, named by its own label (typing
+        # is the keyboard's other way in; Material UI's slider-with-a-box leaves its box unnamed).
+        self.noise_slider = BoundedFloatSlider.from_param(self.param.noise, label="Noise", step=0.01, format="0.00",
+                                                          show_value=False, sizing_mode="stretch_width",
+                                                          min_width=150)
+        self.noise_input = BoundedFloatInput.from_param(self.param.noise, label="Noise (0 to 0.5)", step=0.01,
+                                                        format="0.00", width=135)
         self.seed_input = BoundedIntInput.from_param(self.param.seed, label="Seed",
                                                    sizing_mode="stretch_width")
         self.show_target_box = pmui.Checkbox.from_param(self.param.show_target, label="Show the hidden function")
@@ -246,9 +250,11 @@ class SnapExplorer(pn.viewable.Viewer):
         self.picker = pmui.Select(label="Snap to", options={"spline (not snapped)": SPLINE}, value=SPLINE,
                                   sizing_mode="stretch_width")
         self.picker.param.watch(self._on_pick, "value")
-        self.weight_slider = BoundedEditableFloatSlider.from_param(
-            self.param.weight_simple, label="Simplicity weight w", step=0.05, format="0.00",
-            sizing_mode="stretch_width")
+        self.weight_slider = BoundedFloatSlider.from_param(
+            self.param.weight_simple, label="Simplicity weight w", step=0.05, format="0.00", show_value=False,
+            sizing_mode="stretch_width", min_width=150)
+        self.weight_input = BoundedFloatInput.from_param(self.param.weight_simple, label="w (0 to 1)", step=0.05,
+                                                         format="0.00", width=135)
         self.status = pn.pane.HTML("", css_classes=["kx-snap-status"], sizing_mode="stretch_width",
                                    stylesheets=[_CSS])
         self.formula = pn.pane.LaTeX("", css_classes=["kx-snap-formula"], sizing_mode="stretch_width",
@@ -264,9 +270,10 @@ class SnapExplorer(pn.viewable.Viewer):
 
     def _build_layout(self):
         controls = pn.Column(
-            self.target_select, self.noise_slider, self.seed_input, self.show_target_box,
+            self.target_select, pn.Row(self.noise_slider, self.noise_input, sizing_mode="stretch_width"),
+            self.seed_input, self.show_target_box,
             pn.Row(self.snap_button, self.unsnap_button, sizing_mode="stretch_width"),
-            self.picker, self.weight_slider, self.reset_button,
+            self.picker, pn.Row(self.weight_slider, self.weight_input, sizing_mode="stretch_width"), self.reset_button,
             width=320, margin=(0, 0, 0, 10),
         )
         plots = pn.Column(pn.pane.Bokeh(self.figure), pn.pane.Bokeh(self.residual_figure),

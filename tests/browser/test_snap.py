@@ -103,8 +103,8 @@ def test_typing_a_noise_level_retrains_the_edge(page, app_server):
     _open(page, app_server)
     learned = _curve(page, "learned")
     samples = _curve(page, "samples")
-    # the number entry beside the noise slider (panel_material_ui gives it no accessible name of its own)
-    box = page.locator(".kx-snap-noise input[type='text']").first
+    # the number box beside the noise slider, found by its accessible name
+    box = page.get_by_role("textbox", name=re.compile(r"^Noise \(0 to 0\.5\)"))
     box.fill("0.3")
     box.press("Enter")
     page.wait_for_function("before => { const y = window.Bokeh.documents[0].get_model_by_name('snap-samples').data.y;"
