@@ -39,7 +39,7 @@ from kan_core.trainer import make_optimizer
 
 from .inputs import BoundedFloatInput, BoundedIntInput, BoundedIntSlider
 from .network_diagram import NetworkDiagram
-from .theme import GREY, LINE, ORANGE
+from .theme import GREY, LINE, NEUTRAL, ORANGE
 from .training_compare import MLPFamily
 
 PERIOD_MS = 33              # one tick every 33 ms: at most 30 screen updates per second
@@ -84,7 +84,6 @@ DEFAULTS = {
     "speed": 12, "stop_at_target": False, "target_rmse": 0.01, "playing": False,
 }
 
-INK = "#37474f"        # errors and samples: neutral, since teal and orange already carry meanings
 TRAIN_INK = "#78909c"
 
 HIDDEN_RULE = (f"Hidden layers: write up to {MAX_LAYERS} whole numbers from 1 to {MAX_HIDDEN} separated by "
@@ -398,7 +397,7 @@ class TrainingLab(PeriodicWork, pn.viewable.Viewer):
         self.stop_span = Span(location=self.target_rmse, dimension="width", line_color=GREY,
                               line_dash="dotted", line_width=2, visible=self.stop_at_target)
         fig.add_layout(self.stop_span)
-        test = fig.line("step", "test", source=self.loss_source, line_color=INK, line_width=2.5)
+        test = fig.line("step", "test", source=self.loss_source, line_color=NEUTRAL, line_width=2.5)
         train = fig.line("step", "train", source=self.loss_source, line_color=TRAIN_INK, line_width=2,
                          line_dash="dashed")
         fig.x_range = DataRange1d(renderers=[test, train], range_padding=0.02, min_interval=20, start=0)
