@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+import numpy as np
 import param
 
 from widgets.budget import BudgetExplorer
@@ -92,6 +93,8 @@ def _in_bounds(p, value):
 
 def fmt(value):
     """The text a link uses for ``value``; floats in their shortest exact form."""
+    if isinstance(value, np.generic):       # numpy scalars: np.float64's repr is 'np.float64(...)'
+        value = value.item()
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):

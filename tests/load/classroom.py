@@ -74,6 +74,7 @@ TARGET_MEMORY_MB = 1536.0
 AFTER_TOLERANCE = 0.20          # "back near the baseline": within 20 % ...
 AFTER_TOLERANCE_MB = 100.0      # ... or 100 MB, whichever is larger
 COEF_LIMIT = 2.5
+MEMORY_RETURN_S = 5.0      # app/app_hooks.start_memory_return's period
 
 DIAG = re.compile(r"kx-diagnostics pid=(\d+) sessions=(\d+) connected=(\d+) periodic_callbacks=(\d+) "
                   r"tasks=(\d+) threads=(\d+) rss_mb=(\S+)(?: lessons=(\d+) explorables=(\d+))?")
@@ -580,7 +581,7 @@ def run(sessions=30, seconds=60.0, through_nginx=False, backends=None, num_procs
     """Run the load test; returns a dict of figures (see ``report``)."""
     figures = {"sessions": sessions, "seconds": seconds, "through_nginx": through_nginx,
                "load_before": os.getloadavg()[0], "cpus": os.cpu_count()}
-    with Classroom(through_nginx, backends, num_procs, num_threads) as room:
+    with Classroom(through_nginx, backends, num_procs, num_threads, objects=True) as room:
         figures["command"] = " ".join(room.backends[0].argv[2:])
         figures["workers"] = room.workers
         log(f"server up: {room.workers} worker process(es){' behind nginx' if through_nginx else ''} at {room.url}")
@@ -606,9 +607,11 @@ def run(sessions=30, seconds=60.0, through_nginx=False, backends=None, num_procs
             figures["students_exit"] = results
             students_results = json.loads(out.read_text()) if out.exists() else []
         closed_at = time.monotonic()
-        waited = room.wait_idle(timeout=120.0)
+        # closed means gone: no session, callback, page or explorable left in any process ...
+        waited = room.wait_idle(timeout=120.0, need_objects=True)
         figures["idle_after_s"] = None if waited is None else round(time.monotonic() - closed_at, 1)
-        time.sleep(1.0)
+        # ... and the server has had one turn of giving freed memory back (app_hooks, every 5 s)
+        time.sleep(MEMORY_RETURN_S + 1.0)
         sampler.stop()
         figures["memory_after_mb"], figures["pss_after_mb"] = room.memory()
         figures["memory_peak_mb"], figures["pss_peak_mb"] = sampler.peak()

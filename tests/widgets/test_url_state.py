@@ -195,3 +195,15 @@ def test_the_sandbox_link_carries_its_whole_state():
     assert args == {"chapter": "sandbox", "seed": "4", "lamb": "0.002", "snap_library": "x,sin"}
     rebuilt = Lesson(requested=args.pop("chapter"), args=args).explorer("sandbox")
     assert (rebuilt.lamb, rebuilt.seed, rebuilt.snap_library) == (0.002, 4, ["x", "sin"])
+
+
+def test_numpy_numbers_are_written_as_plain_numbers():
+    import numpy as np
+    assert fmt(np.float64(-0.4)) == "-0.4" and fmt(np.float64(3.0)) == "3"
+    assert fmt(np.int64(7)) == "7" and fmt(np.bool_(True)) == "1"
+    assert fmt([np.float64(0.25), np.int64(2)]) == "0.25,2"
+    from widgets.training_lab import TrainingLab
+    lab = TrainingLab()
+    lab.learning_rate = np.float64(0.003)
+    link = query("training-lab", current("training-lab", lab))
+    assert "np.float64" not in link and "learning_rate=0.003" in link
