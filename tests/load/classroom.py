@@ -41,6 +41,7 @@ everything but the timings.
 import argparse
 import asyncio
 import concurrent.futures
+import itertools
 import json
 import os
 import random
@@ -74,6 +75,7 @@ TARGET_MEMORY_MB = 1536.0
 AFTER_TOLERANCE = 0.20          # "back near the baseline": within 20 % ...
 AFTER_TOLERANCE_MB = 100.0      # ... or 100 MB, whichever is larger
 COEF_LIMIT = 2.5
+_SERVERS = itertools.count()   # numbers each server's log file, see Classroom
 MEMORY_RETURN_S = 5.0      # app/app_hooks.start_memory_return's period
 
 DIAG = re.compile(r"kx-diagnostics pid=(\d+) sessions=(\d+) connected=(\d+) periodic_callbacks=(\d+) "
@@ -268,7 +270,7 @@ class Classroom:
         env = {"KX_DIAGNOSTICS": str(diagnostics_every)}
         if objects:
             env["KX_DIAGNOSTICS_OBJECTS"] = "1"
-        self.backends = [Backend(free_port(), Path(log_dir) / f"{name}-{i}.log", origins, num_procs,
+        self.backends = [Backend(free_port(), Path(log_dir) / f"{name}-{i}-{os.getpid()}-{next(_SERVERS)}.log", origins, num_procs,
                                  num_threads, env) for i in range(n)]
         self.nginx = None
         self.url = self.backends[0].url
