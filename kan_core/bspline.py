@@ -242,6 +242,23 @@ def _horner(Qs, k, u, ih, n, V, dV, want_d):
             dV[n, r] = dacc * ih
 
 
+@njit(cache=True, nogil=True, inline="always")
+def cubic_basis(u):
+    """The four cubic B-splines that are non-zero on a span of equal knots, at position u in [0, 1)."""
+    v = 1.0 - u
+    u2 = u * u
+    return (v * v * v * (1.0 / 6.0), (3.0 * u2 * u - 6.0 * u2 + 4.0) * (1.0 / 6.0),
+            (-3.0 * u2 * u + 3.0 * u2 + 3.0 * u + 1.0) * (1.0 / 6.0), u2 * u * (1.0 / 6.0))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def cubic_basis_du(u):
+    """Their derivatives with respect to u (times 1/h for the derivative in x)."""
+    v = 1.0 - u
+    u2 = u * u
+    return -0.5 * v * v, 1.5 * u2 - 2.0 * u, -1.5 * u2 + u + 0.5, 0.5 * u2
+
+
 @njit(cache=True, nogil=True)
 def _column_uniform(t, xs, k, P, inv_h, span, V, dV, want_d):
     """basis_column on equally spaced knots: the span is the integer part of the scaled input,
@@ -264,17 +281,10 @@ def _column_uniform(t, xs, k, P, inv_h, span, V, dV, want_d):
         ih = inv_h[s]
         u = (x - t[s]) * ih
         if k == 3:  # the default order in closed form: about three times as fast as Horner
-            v = 1.0 - u
-            u2 = u * u
-            V[n, 0] = v * v * v * (1.0 / 6.0)
-            V[n, 1] = (3.0 * u2 * u - 6.0 * u2 + 4.0) * (1.0 / 6.0)
-            V[n, 2] = (-3.0 * u2 * u + 3.0 * u2 + 3.0 * u + 1.0) * (1.0 / 6.0)
-            V[n, 3] = u2 * u * (1.0 / 6.0)
+            V[n, 0], V[n, 1], V[n, 2], V[n, 3] = cubic_basis(u)
             if want_d:
-                dV[n, 0] = -0.5 * v * v * ih
-                dV[n, 1] = (1.5 * u2 - 2.0 * u) * ih
-                dV[n, 2] = (-1.5 * u2 + u + 0.5) * ih
-                dV[n, 3] = 0.5 * u2 * ih
+                d0, d1, d2, d3 = cubic_basis_du(u)
+                dV[n, 0], dV[n, 1], dV[n, 2], dV[n, 3] = d0 * ih, d1 * ih, d2 * ih, d3 * ih
         else:
             _horner(P, k, u, ih, n, V, dV, want_d)
 

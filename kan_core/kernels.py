@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .bspline import basis_column, is_uniform_row
+from .bspline import basis_column, cubic_basis, cubic_basis_du, is_uniform_row
 from .symbolic import symbolic_value, symbolic_value_deriv
 
 BASE_KINDS = {"silu": 0, "identity": 1, "zero": 2}
@@ -139,18 +139,12 @@ def _cubic_uniform_column(t, xs, span, V, dV, want_d):
         sf = min(math.floor(f), top)
         u = f - sf
         span[n] = int(sf * w)
-        v = 1.0 - u
-        u2 = u * u
-        V[0, n] = w * v * v * v * (1.0 / 6.0)
-        V[1, n] = w * (3.0 * u2 * u - 6.0 * u2 + 4.0) * (1.0 / 6.0)
-        V[2, n] = w * (-3.0 * u2 * u + 3.0 * u2 + 3.0 * u + 1.0) * (1.0 / 6.0)
-        V[3, n] = w * u2 * u * (1.0 / 6.0)
+        b0, b1, b2, b3 = cubic_basis(u)
+        V[0, n], V[1, n], V[2, n], V[3, n] = w * b0, w * b1, w * b2, w * b3
         if want_d:
             wi = w * inv_h
-            dV[0, n] = -0.5 * v * v * wi
-            dV[1, n] = (1.5 * u2 - 2.0 * u) * wi
-            dV[2, n] = (-1.5 * u2 + u + 0.5) * wi
-            dV[3, n] = 0.5 * u2 * wi
+            d0, d1, d2, d3 = cubic_basis_du(u)
+            dV[0, n], dV[1, n], dV[2, n], dV[3, n] = d0 * wi, d1 * wi, d2 * wi, d3 * wi
 
 
 @njit(cache=True, nogil=True)

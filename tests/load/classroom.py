@@ -138,18 +138,24 @@ def classroom_argv(port, origins=(), num_procs=None, num_threads=None, readme=RE
 
 
 # -- processes and memory ------------------------------------------------------------------------------------
-def _children():
-    """{parent pid: [child pids]} for every process on the machine, from /proc."""
-    tree = {}
+def _proc_stats():
+    """(pid, fields of /proc/<pid>/stat after the command name) for every process on the machine:
+    fields[0] is the state, fields[1] the parent pid, fields[2] the process group."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
+                yield int(entry), stat.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        tree.setdefault(int(fields[1]), []).append(int(entry))
+
+
+def _children():
+    """{parent pid: [child pids]} for every process on the machine, from /proc."""
+    tree = {}
+    for pid, fields in _proc_stats():
+        tree.setdefault(int(fields[1]), []).append(pid)
     return tree
 
 
@@ -166,18 +172,7 @@ def process_tree(root):
 
 def group_members(pgid):
     """Live processes of process group ``pgid`` (zombies not counted)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(entry))
-    return found
+    return [pid for pid, fields in _proc_stats() if int(fields[2]) == pgid and fields[0] != "Z"]
 
 
 def _proc_kb(pid, filename, key):
