@@ -26,6 +26,13 @@ not an error, so those go to the debug log and every other unhandled error is lo
 updated from several worker threads without a lock (a burst of presses logged errors); a lock
 around it fixes that.
 
+``send_stranded_messages``: when Panel sends updates while an earlier websocket write is still in
+flight, it queues them and schedules a writer task; a writer that was already running could finish
+after the new messages were queued and clear the "writes pending" flag, and the scheduled task then
+saw no flag and returned, leaving the queued messages unsent until some later update came. A
+training run's final frame (its summary and the next-step hint) was lost that way on a busy server
+until the page was reloaded. The patched task sends whatever is queued, flag or not.
+
 ``start_memory_return``: after students close their tabs, the freed memory is handed back to the
 operating system (a full garbage collection, then glibc's ``malloc_trim``), checked every few
 seconds and done only when sessions have ended since the last check.
@@ -166,6 +173,28 @@ def serialize_busy_counter():
     return lock
 
 
+def send_stranded_messages():
+    """Make Panel's queued-message writer send messages queued after an earlier writer finished.
+
+    Returns the patched coroutine function (installed once per process).
+    """
+    from panel.io import document
+
+    current = document._dispatch_msgs
+    if getattr(current, "_kx_patched", False):
+        return current
+    original = current
+
+    async def dispatch_msgs(doc):
+        if doc not in document._WRITE_BLOCK and document._WRITE_MSGS.get(doc) and doc.session_context is not None:
+            document._WRITE_BLOCK[doc] = True   # queued after the last writer finished: this task sends them
+        await original(doc)
+
+    dispatch_msgs._kx_patched = True
+    document._dispatch_msgs = dispatch_msgs
+    return dispatch_msgs
+
+
 def return_memory():
     """A full garbage collection, then glibc's malloc_trim: hand freed memory back to the system.
     Returns True if malloc_trim was found."""
@@ -284,6 +313,7 @@ def on_server_loaded(server_context):
     websocket_nodelay()
     quiet_closed_websockets()
     serialize_busy_counter()
+    send_stranded_messages()
     start = time.perf_counter()
     kan_core.warmup()
     log.info("kan_core kernels warmed up in %.2f s.", time.perf_counter() - start)

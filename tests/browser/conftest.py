@@ -8,9 +8,14 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from .harness import AppServer, BrowserMissing, launch_browser, save_screenshot
+
+# Waits in the browser tests end on what the page shows, not on a clock: allow a starved machine (the
+# other pytest worker busy with load tests on the same two cores) as long for a web-first assertion
+# as for any other wait (page.set_default_timeout below), instead of Playwright's 5 s.
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")

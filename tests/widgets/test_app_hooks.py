@@ -1,13 +1,17 @@
-"""The server hook leaves numpy's OpenBLAS on one thread (many sessions share one process)."""
+"""Server hooks: numpy's OpenBLAS on one thread (many sessions share one process); no queued update
+is left unsent when Panel's websocket writers overlap."""
 
+import asyncio
 import ctypes
 import glob
 import os
 
 import numpy
 import pytest
+import tornado.locks
+from panel.io import document
 
-from app.app_hooks import one_blas_thread
+from app.app_hooks import one_blas_thread, send_stranded_messages
 
 
 def _openblas():
@@ -27,3 +31,77 @@ def test_one_blas_thread_sets_openblas_to_one_thread():
     finally:
         setter = getattr(lib, "scipy_openblas_set_num_threads64_", None) or getattr(lib, "openblas_set_num_threads")
         setter(before)
+
+
+class _Socket:
+    """A websocket stand-in: records what is written; the first write completes only when told to.
+
+    ``write_lock`` is what Bokeh holds while it sends a message of its own; Panel's writer checks it.
+    """
+
+    def __init__(self, loop):
+        self.written = []
+        self.first = loop.create_future()
+        self.write_lock = tornado.locks.Lock()
+
+    def write(self, msg):
+        self.written.append(msg[1][0])
+        if len(self.written) == 1:
+            return self.first
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+class _Protocol:
+    def create(self, kind, events):
+        return (kind, tuple(events))
+
+
+class _Connection:
+    def __init__(self, socket):
+        self._socket = socket
+        self.protocol = _Protocol()
+
+
+class _Doc:
+    session_context = object()     # a live session
+
+
+def test_an_update_queued_while_an_earlier_write_finishes_is_still_sent():
+    """The race behind a training run's lost final frame, replayed step by step on Panel's writer."""
+    send_stranded_messages()
+
+    async def turns(n, seconds=0.0):
+        for _ in range(n):
+            await asyncio.sleep(seconds)
+
+    async def replay():
+        socket = _Socket(asyncio.get_running_loop())
+        document.extra_socket_handlers[_Socket] = lambda conn, msg: [conn._socket.write(msg)]
+        doc, conn = _Doc(), _Connection(socket)
+        try:
+            # writer 1 sends the last progress frame and waits for the (slow) socket
+            document.schedule_write_events(doc, [conn], ["step 49 of 50"])
+            await turns(5)
+            assert socket.written == ["step 49 of 50"]
+            # Bokeh starts a send of its own; the final frame is queued meanwhile and its writer backs off
+            await socket.write_lock.acquire()
+            document.schedule_write_events(doc, [conn], ["done: press 3 · Snap"])
+            await turns(5)
+            # writer 1 finishes (and clears Panel's "writes pending" flag); then Bokeh's send ends
+            socket.first.set_result(None)
+            await turns(5)
+            socket.write_lock.release()
+            await turns(20, 0.005)
+            return socket.written
+        finally:
+            del document.extra_socket_handlers[_Socket]
+            document._WRITE_MSGS.pop(doc, None)
+            document._WRITE_BLOCK.pop(doc, None)
+
+    assert asyncio.run(replay()) == ["step 49 of 50", "done: press 3 · Snap"]
+
+
+def test_send_stranded_messages_installs_once():
+    assert send_stranded_messages() is send_stranded_messages() is document._dispatch_msgs
