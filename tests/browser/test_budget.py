@@ -69,7 +69,7 @@ def test_arrow_keys_on_the_budget_slider_move_the_highlights_and_the_readout(pag
         page.keyboard.press("ArrowLeft")
     expect(readout).to_contain_text(f"Budget: {budget} parameters.")
     after = readout.inner_text()
-    assert slider.get_attribute("aria-valuetext") == str(budget)
+    expect(slider).to_have_attribute("aria-valuetext", str(budget))
     expected = _expected(smooth, budget)
     assert _shown(page, wait_for=expected) == expected != _expected(smooth, B.DEFAULT_BUDGET)
     kan = B.best_within(smooth["kan"], budget)

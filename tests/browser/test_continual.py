@@ -107,7 +107,7 @@ def test_the_replay_steps_with_buttons_and_keys(page, page_watch, app_server, ph
     slider.focus()
     slider.press("Home")
     assert_shows(page, phases, 1)
-    assert slider.get_attribute("aria-valuenow") == "1"
+    expect(slider).to_have_attribute("aria-valuenow", "1")
     expect(back).to_be_disabled()
     expect(note).to_contain_text("nothing can be forgotten yet")
     page.locator(".kx-continual-widget").scroll_into_view_if_needed()

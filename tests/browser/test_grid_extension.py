@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -121,7 +122,7 @@ def test_typed_grid_sizes_and_reset(page, page_watch, app_server):
     box.fill("40")
     box.press("Enter")
     wait_for_grid(page, 40)
-    assert page.get_by_role("slider", name="Grid size G (knot spans)").get_attribute("aria-valuenow") == "40"
+    expect(page.get_by_role("slider", name="Grid size G (knot spans)")).to_have_attribute("aria-valuenow", "40")
     for bad in ("500", "1", "abc"):
         box.fill(bad)
         box.press("Enter")

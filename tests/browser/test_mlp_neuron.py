@@ -5,6 +5,7 @@ import time
 import numpy as np
 import pytest
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -92,7 +93,7 @@ def test_typing_a_weight_updates_product_sum_and_output(page, page_watch, app_se
     w[1] = -1.5
     z, a = expect_readouts(page, X, w, B, relu)
     assert z < 0 and a == 0.0                 # ReLU clips a negative sum
-    assert page.get_by_role("slider", name="weight w\u2082").get_attribute("aria-valuenow") == "-1.5"
+    expect(page.get_by_role("slider", name="weight w\u2082")).to_have_attribute("aria-valuenow", "-1.5")
     page_watch.assert_clean()
 
 

@@ -53,7 +53,7 @@ def test_a_copied_link_reproduces_the_spline_edge(browser, page, page_watch, app
         assert after["coef"] == before["coef"]
         assert after["knots"] == before["knots"]
         assert after["curve"] == pytest.approx(before["curve"], abs=1e-12)
-        assert other.get_by_role("slider", name="Grid size G").get_attribute("aria-valuenow") == "7"
+        expect(other.get_by_role("slider", name="Grid size G")).to_have_attribute("aria-valuenow", "7")
     finally:
         other.close()
     page_watch.assert_clean()

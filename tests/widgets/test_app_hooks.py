@@ -2,6 +2,7 @@
 is left unsent when Panel's websocket writers overlap."""
 
 import asyncio
+import concurrent.futures
 import ctypes
 import glob
 import os
@@ -100,7 +101,10 @@ def test_an_update_queued_while_an_earlier_write_finishes_is_still_sent():
             document._WRITE_MSGS.pop(doc, None)
             document._WRITE_BLOCK.pop(doc, None)
 
-    assert asyncio.run(replay()) == ["step 49 of 50", "done: press 3 · Snap"]
+    # on a thread of its own: another test may have left an event loop running in this one
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        written = pool.submit(asyncio.run, replay()).result()
+    assert written == ["step 49 of 50", "done: press 3 · Snap"]
 
 
 def test_send_stranded_messages_installs_once():
