@@ -40,7 +40,8 @@ seconds and done only when sessions have ended since the last check.
 Diagnostics: with ``KX_DIAGNOSTICS=SECONDS`` in the environment every server process logs a line
 ``kx-diagnostics pid=... sessions=... connected=... periodic_callbacks=... tasks=... threads=...
 rss_mb=...`` every SECONDS; with ``KX_DIAGNOSTICS_OBJECTS=1`` also ``lessons=... explorables=...``
-(live page and widget objects, found by a walk over the garbage collector's objects: slow, for tests).
+(live page and widget objects, found by a walk over the garbage collector's objects: slow, for tests,
+and done only while no session is open).
 Off by default. Only counts are logged, nothing about any one student.
 """
 
@@ -270,7 +271,10 @@ def diagnostics_line(server_context, with_objects=False):
     line = (f"{DIAGNOSTICS_TAG} pid={os.getpid()} sessions={len(sessions)} connected={connected} "
             f"periodic_callbacks={periodic} tasks={tasks} threads={threading.active_count()} "
             f"rss_mb={rss if rss is None else round(rss)}")
-    if with_objects:
+    if with_objects and not sessions:
+        # Only with no session open: the walk hands out references to every object, a tuple still
+        # being built by another thread included, and CPython then fails that thread's build
+        # ("SystemError: ... bad argument to internal function"; seen while 30 pages were built).
         lessons, explorables = live_objects()
         line += f" lessons={lessons} explorables={explorables}"
     return line
