@@ -59,6 +59,7 @@ log = logging.getLogger("kan_app")
 DIAGNOSTICS_ENV = "KX_DIAGNOSTICS"
 DIAGNOSTICS_OBJECTS_ENV = "KX_DIAGNOSTICS_OBJECTS"
 DIAGNOSTICS_TAG = "kx-diagnostics"
+MEMORY_RETURN_S = 5.0       # how often start_memory_return looks for ended sessions
 
 # The names under which numpy's bundled OpenBLAS (or a system one) exports its thread setter.
 _SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads64_",
@@ -211,7 +212,7 @@ def return_memory():
     return True
 
 
-def start_memory_return(server_context, every=5.0):
+def start_memory_return(server_context, every=MEMORY_RETURN_S):
     """Every ``every`` seconds, return_memory() if sessions ended since the last look; the callback."""
     from tornado.ioloop import PeriodicCallback
 

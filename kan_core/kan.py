@@ -148,11 +148,11 @@ class KANLayer:
         """Names of the library functions on the edges, [i][j] (meaningful where symbolic_mask is 1)."""
         return [[LIB_NAMES[code] for code in row] for row in self.symbolic_codes]
 
-    def basis_cache(self, XT, want_d=True):
+    def basis_cache(self, XT, want_d=True, for_backward=True):
         """Everything about the inputs XT (n_in, N) (samples along the last axis) the passes need:
-        span, V, dV, B, dB as laid out by kernels.layer_basis, the padded coefficients, and room
-        for the forward pass to keep each edge's spline value SP and (when want_d) its derivative
-        DSP for the backward pass."""
+        span, V, dV, B, dB as laid out by kernels.layer_basis, the padded coefficients, and (when
+        for_backward) room for the forward pass to keep each edge's spline value SP and (when
+        want_d) its derivative DSP for the backward pass."""
         n_in, N = XT.shape
         span = np.empty((n_in, N), dtype=np.int64)
         V = np.empty((n_in, self.k + 1, N))
@@ -161,18 +161,15 @@ class KANLayer:
         dB = np.empty_like(B)
         layer_basis(XT, self.grid, self.k, bspline.uniform_basis_poly(self.k), BASE_KINDS[self.base],
                     span, V, dV, B, dB, want_d)
-        SP = np.empty((n_in, self.out_dim, N))
-        DSP = np.empty_like(SP) if want_d else _EMPTY3
+        SP = np.empty((n_in, self.out_dim, N)) if for_backward else _EMPTY3
+        DSP = np.empty_like(SP) if want_d and for_backward else _EMPTY3
         return span, V, dV, B, dB, pad_coef(self.coef, self.k), SP, DSP
 
     def forward_t(self, XT, want_edges=False, cache=None):
         """XT (n_in, N) -> YT (n_out, N), and edge outputs (N, n_out, n_in) when want_edges."""
         if cache is None:
-            cache = self.basis_cache(XT, want_d=False)
-            SP = DSP = _EMPTY3
-        else:
-            SP, DSP = cache[6], cache[7]
-        span, V, dV, B, _, cpad = cache[:6]
+            cache = self.basis_cache(XT, want_d=False, for_backward=False)
+        span, V, dV, B, _, cpad, SP, DSP = cache
         N = XT.shape[1]
         YT = np.empty((self.out_dim, N))
         E = np.empty((N, self.out_dim, self.in_dim)) if want_edges else _EMPTY3

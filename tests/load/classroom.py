@@ -57,6 +57,7 @@ import threading
 import time
 from pathlib import Path
 
+from app.app_hooks import MEMORY_RETURN_S
 from tests.load.client import Session, SessionError, SplineDriver, lab_steps
 
 
@@ -76,7 +77,6 @@ AFTER_TOLERANCE = 0.20          # "back near the baseline": within 20 % ...
 AFTER_TOLERANCE_MB = 100.0      # ... or 100 MB, whichever is larger
 COEF_LIMIT = 2.5
 _SERVERS = itertools.count()   # numbers each server's log file, see Classroom
-MEMORY_RETURN_S = 5.0      # app/app_hooks.start_memory_return's period
 
 DIAG = re.compile(r"kx-diagnostics pid=(\d+) sessions=(\d+) connected=(\d+) periodic_callbacks=(\d+) "
                   r"tasks=(\d+) threads=(\d+) rss_mb=(\S+)(?: lessons=(\d+) explorables=(\d+))?")
