@@ -355,14 +355,15 @@ class LayerTrace(pn.viewable.Viewer):
                       code=_DRAG_JS)
         for j in range(N_OUT):
             fig = self.curve_figs[j, i]
-            # a second click soon after a first one arrives as a double tap
-            for event in (events.Tap, events.DoubleTap, events.PanStart, events.Pan, events.PanEnd):
+            # A second click soon after a first one arrives as a double tap, and a click whose
+            # button stays down a moment (or whose release a busy page handles late) as a press.
+            clicks = (events.Tap, events.DoubleTap, events.PressUp)
+            for event in clicks + (events.PanStart, events.Pan, events.PanEnd):
                 fig.js_on_event(event, js)
             fig.on_event(events.PanStart, lambda event, i=i: self._drag(i, event.x, True))
             fig.on_event(events.Pan, lambda event, i=i: self._drag(i, event.x, True))
-            fig.on_event(events.PanEnd, lambda event, i=i: self._drag(i, event.x, False))
-            fig.on_event(events.Tap, lambda event, i=i: self._drag(i, event.x, False))
-            fig.on_event(events.DoubleTap, lambda event, i=i: self._drag(i, event.x, False))
+            for event in clicks + (events.PanEnd,):
+                fig.on_event(event, lambda event, i=i: self._drag(i, event.x, False))
 
     def _drag(self, i, x, dragging):
         """A drag or click reached Python: x_i follows it, clamped to the input range.

@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from bokeh import events
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.interpolate import BSpline
@@ -196,6 +197,16 @@ def test_a_drag_sets_the_input_rounded_and_clamped(trace, monkeypatch):
     assert trace.x3 == DEFAULT_INPUTS[2]
     trace.x3 = -0.2  # a slider change after a drag moves the dots too
     assert trace.dot_sources[1, 2].data["x"] == [-0.2]
+
+
+@pytest.mark.parametrize("kind", ["Tap", "DoubleTap", "PressUp"])
+def test_a_click_of_any_length_in_a_column_sets_its_input(trace, kind):
+    """A quick click, a second click soon after (a double tap) and a click held a moment (a press)
+    all reach Python from the browser as Bokeh events on the curve's figure."""
+    fig = trace.curve_figs[1, 2]
+    fig._trigger_event(getattr(events, kind)(fig, x=-0.413, y=0.0))
+    assert trace.x3 == -0.41
+    assert trace.dot_sources[0, 2].data["x"] == [-0.41] and trace.number_inputs[2].value == -0.41
 
 
 def test_the_slider_sets_the_input(trace):
