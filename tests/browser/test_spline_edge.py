@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +33,13 @@ def state(plot):
         confirmed: +(r.dataset.confirmed || 0), received: +(r.dataset.received || 0),
         roundtrip: r.dataset.roundtripMs === undefined ? null : +r.dataset.roundtripMs,
         path: r.querySelector('.kx-curve').getAttribute('d')})""")
+
+
+def wait_box_shows(page, value):
+    """Wait until the "its value" box shows ``value`` (to the 3 decimals it prints): the box follows
+    the confirmed curve in a later message."""
+    page.wait_for_function("([el, v]) => Math.abs(parseFloat(el.value) - v) < 5e-4",
+                           arg=[page.get_by_label("its value").element_handle(), value])
 
 
 def wait_confirmed(plot):
@@ -91,8 +99,7 @@ def test_dragging_a_dot_redraws_the_curve_during_the_drag_and_only_inside_its_su
     assert changed_only_inside(start["curve"], after["curve"], start["xs"], lo, hi)
     assert np.allclose(after["python"], after["computed"], rtol=0, atol=1e-12), "JS and kan_core disagree"
     assert after["curve"] == after["python"], "the page should show Python's confirmed curve"
-    typed = page.get_by_label("its value")
-    assert float(typed.input_value()) == pytest.approx(after["coef"][m], abs=5e-4)
+    wait_box_shows(page, after["coef"][m])
     screenshot(page, "spline-edge")
     page_watch.assert_clean()
 
@@ -136,8 +143,9 @@ def test_arrow_keys_move_a_focused_dot_and_tab_reaches_the_next(page, app_server
     assert after["active"] == m
     lo, hi = start["knots"][m], start["knots"][m + start["k"] + 1]
     assert changed_only_inside(start["curve"], after["curve"], start["xs"], lo, hi)
-    assert float(page.get_by_label("its value").input_value()) == pytest.approx(after["coef"][m], abs=5e-4)
-    assert handle(plot, m).get_attribute("aria-valuetext") == f"c₅ = {after['coef'][m]:.2f}"
+    # the box and the dot's spoken value follow the confirmed curve in later messages: wait for them
+    wait_box_shows(page, after["coef"][m])
+    expect(handle(plot, m)).to_have_attribute("aria-valuetext", f"c₅ = {after['coef'][m]:.2f}")
     ring = handle(plot, m).locator(".ring").evaluate("c => getComputedStyle(c).stroke")
     assert ring != "none", "the focused dot shows no focus ring"
     page.keyboard.press("Tab")
