@@ -209,6 +209,18 @@ def test_a_click_of_any_length_in_a_column_sets_its_input(trace, kind):
     assert trace.dot_sources[0, 2].data["x"] == [-0.41] and trace.number_inputs[2].value == -0.41
 
 
+def test_a_late_echo_of_an_older_value_from_the_box_does_not_undo_a_newer_one(trace):
+    """A click sets x1 = -0.4, a second click 0.1; the browser's box then sends back the -0.4 it
+    was shown first (late, on a busy server). That is no reader's typing: x1 stays 0.1."""
+    trace._drag(0, -0.4, False)
+    trace._drag(0, 0.1, False)
+    trace.number_inputs[0].value = -0.4          # the stale echo arrives
+    assert trace.x1 == 0.1
+    assert trace.number_inputs[0].value == 0.1 and trace.dot_sources[0, 0].data["x"] == [0.1]
+    trace.number_inputs[0].value = 0.35          # typing still works
+    assert trace.x1 == 0.35
+
+
 def test_the_slider_sets_the_input(trace):
     trace.sliders[0].value = -0.35
     assert trace.x1 == -0.35 and trace.number_inputs[0].value == -0.35
