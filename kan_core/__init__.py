@@ -39,7 +39,7 @@ _use_versioned_numba_cache()
 
 from .data import PRESETS, Target, make_dataset, target_from_formula
 from .formula import Formula, FormulaError, parse_formula
-from .kan import KAN
+from .kan import FUSED_DEPTHS, KAN
 from .mlp import MLP
 from .optim import LBFGS, Adam
 from .symbolic import SYMBOLIC_LIB, suggest_symbolic
@@ -66,4 +66,6 @@ def warmup():
     model.refine(6, x)
     model.fix_symbolic(0, 0, 0, "sin")
     model.loss_and_grad(x, y, lamb=1e-3)
+    for depth in FUSED_DEPTHS:  # the one-call training pass is compiled per depth
+        KAN([2] * depth + [1], grid=3, k=3).loss_and_flat_grad(x, y)
     suggest_symbolic(x[:, 0], np.sin(x[:, 0]))

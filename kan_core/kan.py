@@ -13,8 +13,8 @@ import math
 import numpy as np
 
 from . import bspline
-from .kernels import (BASE_KINDS, all_finite, layer_backward, layer_basis, layer_forward, pad_coef,
-                      symbolic_backward, symbolic_forward)
+from .kernels import (BASE_KINDS, all_finite, layer_backward, layer_basis, layer_forward, network_loss_grad,
+                      pad_coef, symbolic_backward, symbolic_forward)
 from .expression import Sum, SymbolicExpression
 from .symbolic import SYMBOLIC_LIB, suggest_symbolic
 
@@ -22,6 +22,7 @@ LIB_NAMES = {fun.code: name for name, fun in SYMBOLIC_LIB.items()}
 
 MAX_WIDTH = 1000
 CHUNK = 1024
+FUSED_DEPTHS = range(1, 5)  # depths whose training pass runs as one compiled call (warmup compiles each)
 _EMPTY3 = np.empty((0, 0, 0))
 _EMPTY2 = np.empty((0, 0))
 PARAM_NAMES = ("coef", "scale_base", "scale_sp")  # then affine of the snapped edges, per layer
@@ -301,7 +302,7 @@ class KAN:
 
     # -- training protocol ------------------------------------------------------------------
     def loss_and_grad(self, x, y, lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0):
-        """Training objective and its gradient: (loss, [ {coef, scale_base, scale_sp} per layer ]).
+        """Training objective and its gradient: (loss, [ {coef, scale_base, scale_sp, affine} per layer ]).
 
         loss = mean squared error + lamb * (lamb_l1 * L1 + lamb_entropy * entropy), the sparsity
         penalty of the KAN paper summed over layers (see sparsity_penalty). Without the penalty,
@@ -309,11 +310,71 @@ class KAN:
         the cost grows linearly with N; the penalty needs every edge's mean over the whole batch,
         so with lamb > 0 the batch runs in one piece.
         """
+        x, y = self._check_training_args(x, y, lamb, lamb_l1, lamb_entropy)
+        if lamb == 0 and self.depth in FUSED_DEPTHS:
+            loss, flat = self._loss_and_flat(x, y)
+            return loss, self._split_flat(flat)
+        return self._loss_and_grad_layers(x, y, lamb, lamb_l1, lamb_entropy)
+
+    def loss_and_flat_grad(self, x, y, lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0):
+        """loss_and_grad with the gradient as one vector ordered as get_params()."""
+        x, y = self._check_training_args(x, y, lamb, lamb_l1, lamb_entropy)
+        if lamb == 0 and self.depth in FUSED_DEPTHS:
+            return self._loss_and_flat(x, y)
+        loss, grads = self._loss_and_grad_layers(x, y, lamb, lamb_l1, lamb_entropy)
+        return loss, np.concatenate([part for layer, g in zip(self.layers, grads) for part in _flat_parts(layer, g)])
+
+    def _check_training_args(self, x, y, lamb, lamb_l1, lamb_entropy):
         x, y = check_xy(x, y, self.width[0], self.width[-1])
         for name, value in (("lamb", lamb), ("lamb_l1", lamb_l1), ("lamb_entropy", lamb_entropy)):
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
         self.cache_data = x
+        return x, y
+
+    def _loss_and_flat(self, x, y):
+        """The plain mean squared error and its flat gradient in one compiled pass over all layers
+        (kernels.network_loss_grad): the training hot path, free of per-layer Python work. The
+        compiled code is specialised on the depth (the layers' arrays travel as tuples), so it
+        serves the depths in FUSED_DEPTHS, which warmup compiles; deeper models (only by import)
+        take the layer-by-layer path rather than wait for the compiler mid-lesson."""
+        def tup(name):
+            return tuple(np.ascontiguousarray(getattr(layer, name)) for layer in self.layers)
+        N = x.shape[0]
+        R = np.empty(N * y.shape[1])
+        flat = network_loss_grad(x, y, self.k, bspline.uniform_basis_poly(self.k), BASE_KINDS[self.base],
+                                 tup("grid"), tup("coef"), tup("scale_base"), tup("scale_sp"), tup("mask"),
+                                 tup("symbolic_mask"), tup("symbolic_codes"), tup("affine"), CHUNK, R)
+        nL = y.shape[1]
+        total = 0.0
+        for start in range(0, N, CHUNK):
+            block = R[nL * start:nL * min(N, start + CHUNK)]
+            total += float(np.sum(block * block))
+        return total / y.size, flat
+
+    def _split_flat(self, flat):
+        """A flat vector ordered as get_params() as a list per layer of dicts shaped like the
+        parameters (affine zero on edges that are not snapped)."""
+        out = []
+        pos = 0
+        for layer in self.layers:
+            part = {}
+            for name in PARAM_NAMES:
+                arr = getattr(layer, name)
+                part[name] = flat[pos:pos + arr.size].reshape(arr.shape)
+                pos += arr.size
+            snapped = layer.symbolic_mask != 0
+            n = 4 * int(snapped.sum())
+            part["affine"] = np.zeros_like(layer.affine)
+            part["affine"][snapped] = flat[pos:pos + n].reshape(-1, 4)
+            pos += n
+            out.append(part)
+        return out
+
+    def _loss_and_grad_layers(self, x, y, lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0):
+        """loss_and_grad layer by layer in Python over the per-layer kernels: the path for the
+        sparsity penalty, and for lamb = 0 an independent route to the same numbers as
+        _loss_and_flat (tests compare the two). x and y already checked."""
         N = x.shape[0]
         chunk = CHUNK if lamb == 0 else N
         total = 0.0
@@ -344,10 +405,6 @@ class KAN:
                     for name in GRAD_NAMES:
                         g[name] += p[name]
         return total / y.size, grads
-
-    def loss_and_flat_grad(self, x, y, **reg):
-        loss, grads = self.loss_and_grad(x, y, **reg)
-        return loss, np.concatenate([part for layer, g in zip(self.layers, grads) for part in _flat_parts(layer, g)])
 
     def get_params(self):
         """Every trainable number, layer by layer: coef, scale_base, scale_sp (all edges), then

@@ -109,10 +109,12 @@ def layer_basis(XT, grid, k, P, base_kind, span, V, dV, B, dB, want_d=True):
     to its inputs)."""
     n_in, N = XT.shape
     work = np.empty(N, dtype=np.int64)
+    U = np.empty(N)
+    W = np.empty(N)
     for i in range(n_in):
         t = grid[i]
         if k == 3 and is_uniform_row(t, 1e-12):  # knots equal to t_0 + s*h to rounding
-            _cubic_uniform_column(t, XT[i], span[i], V[i], dV[i], want_d)
+            _cubic_uniform_column(t, XT[i], span[i], V[i], dV[i], want_d, U, W)
         else:
             basis_column(t, XT[i], k, P, span[i], V[i].T, dV[i].T, want_d)
             for n in range(N):
@@ -122,29 +124,44 @@ def layer_basis(XT, grid, k, P, base_kind, span, V, dV, B, dB, want_d=True):
 
 
 @njit(cache=True, nogil=True)
-def _cubic_uniform_column(t, xs, span, V, dV, want_d):
+def _cubic_uniform_column(t, xs, span, V, dV, want_d, U, W):
     """The cubic basis on equally spaced knots for one input column, written without branches or
     table look-ups so the compiler vectorises it: with f = (x - t_0) / h, the span is the integer
     part of f and the position inside it u = f - span. (At a knot the cubic basis is continuous,
-    so which side rounding picks changes nothing.) Samples outside the extended grid get zeros."""
+    so which side rounding picks changes nothing.) Samples outside the extended grid get zeros.
+    Three short loops (span and u; values; derivatives) rather than one: each touches few enough
+    arrays for the vectoriser's overlap checks. U, W: scratch of N floats."""
     m = t.shape[0]
     lo_t = t[0]
     hi_t = t[m - 1]
     inv_h = (m - 1) / (hi_t - lo_t)
     top = float(m - 2)
-    for n in range(xs.shape[0]):
+    N = xs.shape[0]
+    for n in range(N):
         x = xs[n]
         w = 1.0 if (x >= lo_t and x < hi_t) else 0.0
         f = min(max((x - lo_t) * inv_h, 0.0), top + 1.0)
         sf = min(math.floor(f), top)
-        u = f - sf
+        U[n] = f - sf
+        W[n] = w
         span[n] = int(sf * w)
-        b0, b1, b2, b3 = cubic_basis(u)
-        V[0, n], V[1, n], V[2, n], V[3, n] = w * b0, w * b1, w * b2, w * b3
-        if want_d:
-            wi = w * inv_h
-            d0, d1, d2, d3 = cubic_basis_du(u)
-            dV[0, n], dV[1, n], dV[2, n], dV[3, n] = d0 * wi, d1 * wi, d2 * wi, d3 * wi
+    V0, V1, V2, V3 = V[0], V[1], V[2], V[3]
+    for n in range(N):
+        b0, b1, b2, b3 = cubic_basis(U[n])
+        w = W[n]
+        V0[n] = w * b0
+        V1[n] = w * b1
+        V2[n] = w * b2
+        V3[n] = w * b3
+    if want_d:
+        D0, D1, D2, D3 = dV[0], dV[1], dV[2], dV[3]
+        for n in range(N):
+            d0, d1, d2, d3 = cubic_basis_du(U[n])
+            wi = W[n] * inv_h
+            D0[n] = d0 * wi
+            D1[n] = d1 * wi
+            D2[n] = d2 * wi
+            D3[n] = d3 * wi
 
 
 @njit(cache=True, nogil=True)
@@ -386,3 +403,122 @@ def symbolic_backward(XT, dYT, dE, codes, affine, symbolic_mask, want_dx, dXT, d
             daffine[i, j, 1] = gb
             daffine[i, j, 2] = gc
             daffine[i, j, 3] = gd
+
+
+@njit(cache=True, nogil=True)
+def network_loss_grad(x, y, k, P, base_kind, grids, coefs, scale_bases, scale_sps, masks,
+                      symbolic_masks, codes, affines, chunk, R):
+    """The whole training pass of a KAN in one call: forward, residuals and the gradient of the
+    mean squared error, with no regulariser.
+
+    x (N, n0), y (N, nL); per layer l the arrays of that layer in tuples (grids[l], coefs[l],
+    ...). Samples run in chunks of `chunk` so the caches stay small; each chunk's residuals
+    (prediction - target) go to R (nL * N,) as a C-ordered (nL, C) block starting at nL * start,
+    so the caller sums their squares exactly as the layer-by-layer path does. Returns the gradient
+    as a flat vector ordered as KAN.get_params: per layer coef, scale_base, scale_sp, then
+    (a, b, c, d) of each snapped edge in row-major edge order.
+
+    The kernels and their order are those of the layer-by-layer path (KANLayer.forward_t and
+    backward_t), so both give the same numbers bit for bit.
+    """
+    N, n0 = x.shape
+    L = len(coefs)
+    nL = y.shape[1]
+    empty3 = np.empty((0, 0, 0))
+    empty2 = np.empty((0, 0))
+    sizes = np.empty(L + 1, dtype=np.int64)
+    sizes[0] = 0
+    cpads = []
+    for l in range(L):
+        n_in, n_out, nb = coefs[l].shape
+        n_snapped = 0
+        for v in symbolic_masks[l].flat:
+            if v != 0.0:
+                n_snapped += 1
+        sizes[l + 1] = sizes[l] + n_in * n_out * (nb + 2) + 4 * n_snapped
+        cpads.append(pad_coef(coefs[l], k))
+    grad = np.zeros(sizes[L])
+    scale = 2.0 / (N * nL)
+    for start in range(0, N, chunk):
+        C = min(chunk, N - start)
+        h = np.empty((n0, C))
+        for n in range(C):
+            for i in range(n0):
+                h[i, n] = x[start + n, i]
+        # each layer's inputs and caches, kept for the backward pass
+        inputs = [h] + [empty2 for _ in range(L)]
+        spans = [np.empty((0, 0), dtype=np.int64) for _ in range(L)]
+        Vs = [empty3 for _ in range(L)]
+        Bs = [empty2 for _ in range(L)]
+        dBs = [empty2 for _ in range(L)]
+        SPs = [empty3 for _ in range(L)]
+        DSPs = [empty3 for _ in range(L)]
+        for l in range(L):
+            n_in, n_out, _ = coefs[l].shape
+            want_d = l > 0
+            span = np.empty((n_in, C), dtype=np.int64)
+            V = np.empty((n_in, k + 1, C))
+            dV = np.empty_like(V)
+            B = np.empty((n_in, C))
+            dB = np.empty_like(B)
+            layer_basis(h, grids[l], k, P, base_kind, span, V, dV, B, dB, want_d)
+            SP = np.empty((n_in, n_out, C))
+            DSP = np.empty((n_in, n_out, C)) if want_d else empty3
+            YT = np.empty((n_out, C))
+            layer_forward(span, V, dV, B, cpads[l], scale_bases[l], scale_sps[l], masks[l], YT, empty3, SP, DSP)
+            if _any(symbolic_masks[l]):
+                symbolic_forward(h, codes[l], affines[l], symbolic_masks[l], YT, empty3)
+            spans[l], Vs[l], Bs[l], dBs[l], SPs[l], DSPs[l] = span, V, B, dB, SP, DSP
+            h = YT
+            inputs[l + 1] = h
+        block = R[nL * start:nL * (start + C)].reshape(nL, C)
+        d = np.empty((nL, C))
+        for j in range(nL):
+            for n in range(C):
+                diff = h[j, n] - y[start + n, j]
+                block[j, n] = diff
+                d[j, n] = scale * diff
+        work = np.empty(C)
+        for l in range(L - 1, -1, -1):
+            n_in, n_out, nb = coefs[l].shape
+            want_dx = l > 0
+            dXT = np.empty((n_in, C)) if want_dx else empty2
+            dcpad = np.empty_like(cpads[l])
+            dsb = np.empty((n_in, n_out))
+            dss = np.empty((n_in, n_out))
+            layer_backward(spans[l], Vs[l], Bs[l], dBs[l], SPs[l], DSPs[l], d, empty3, scale_bases[l],
+                           scale_sps[l], masks[l], want_dx, dXT, dcpad, dsb, dss, work)
+            pos = sizes[l]
+            for i in range(n_in):
+                for j in range(n_out):
+                    for m in range(nb):
+                        grad[pos] += dcpad[i, j, k + m]
+                        pos += 1
+            for i in range(n_in):
+                for j in range(n_out):
+                    grad[pos] += dsb[i, j]
+                    pos += 1
+            for i in range(n_in):
+                for j in range(n_out):
+                    grad[pos] += dss[i, j]
+                    pos += 1
+            if _any(symbolic_masks[l]):
+                daffine = np.zeros((n_in, n_out, 4))
+                symbolic_backward(inputs[l], d, empty3, codes[l], affines[l], symbolic_masks[l], want_dx, dXT,
+                                  daffine)
+                for i in range(n_in):
+                    for j in range(n_out):
+                        if symbolic_masks[l][i, j] != 0.0:
+                            for r in range(4):
+                                grad[pos] += daffine[i, j, r]
+                                pos += 1
+            d = dXT
+    return grad
+
+
+@njit(cache=True, nogil=True)
+def _any(a):
+    for v in a.flat:
+        if v != 0.0:
+            return True
+    return False

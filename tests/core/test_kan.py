@@ -347,3 +347,40 @@ def test_kernel_helpers_all_finite_and_dot():
     for n in range(9):
         u, v = np.random.default_rng(n).normal(size=(2, n))
         assert dot(u, v) == pytest.approx(float(u @ v), rel=1e-14, abs=1e-14)
+
+
+@pytest.mark.parametrize("width, G, k, chunk", [([2, 5, 1], 5, 3, 1024), ([3, 2, 2], 7, 2, 64),
+                                               ([1, 1], 20, 3, 1024), ([2, 3, 3, 1], 4, 3, 37)])
+def test_the_one_call_training_pass_gives_the_layer_by_layer_numbers_bit_for_bit(monkeypatch, width, G, k, chunk):
+    """kernels.network_loss_grad (the training hot path) against the Python loop over the layers'
+    own kernels, on a model with a pruned edge, a snapped edge and knots moved by update_grid,
+    in one piece and in chunks with a short last chunk."""
+    import kan_core.kan as kan_module
+    monkeypatch.setattr(kan_module, "CHUNK", chunk)
+    rng = np.random.default_rng(5)
+    model = randomised(KAN(width, grid=G, k=k, seed=2), 3)
+    x = rng.uniform(-1, 1, (300, width[0]))
+    y = rng.normal(size=(300, width[-1]))
+    model.update_grid(x)
+    model.layers[0].mask[0, -1] = 0.0
+    if width[0] > 1:
+        model.fix_symbolic(0, 1, 0, "sin", x=x)
+    loss, flat = model.loss_and_flat_grad(x, y)
+    loss_ref, grads = model._loss_and_grad_layers(x, y)
+    assert loss == loss_ref
+    np.testing.assert_array_equal(flat, np.concatenate(
+        [part for layer, g in zip(model.layers, grads) for part in kan_module._flat_parts(layer, g)]))
+    split = model.loss_and_grad(x, y)[1]
+    for got, want in zip(split, grads):
+        for name in kan_module.GRAD_NAMES:
+            np.testing.assert_array_equal(got[name], want[name])
+
+
+def test_a_model_deeper_than_the_compiled_depths_trains_layer_by_layer():
+    import kan_core.kan as kan_module
+    width = [1] * (max(kan_module.FUSED_DEPTHS) + 2)
+    model = KAN(width, grid=3, seed=0)
+    x = np.linspace(-1, 1, 40)[:, None]
+    loss, flat = model.loss_and_flat_grad(x, x ** 2)
+    loss_ref, grads = model._loss_and_grad_layers(x, x ** 2)
+    assert loss == loss_ref and flat.shape == (model.n_params,)
