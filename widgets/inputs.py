@@ -15,7 +15,9 @@ Material UI draws a number box's − and + as icons in unnamed buttons; every bo
 which the browser reads as the button's name: no script, and it survives every redraw.
 """
 
+import contextlib
 import math
+import time
 
 import panel_material_ui as pmui
 import param
@@ -137,3 +139,47 @@ class BoundedIntSlider(_Clamped, pmui.IntSlider):
 
 class BoundedFloatSlider(_Clamped, pmui.FloatSlider):
     """``pmui.FloatSlider`` that clamps what the page sends to [start, end]."""
+
+
+ECHO_S = 2.0   # seconds within which a value the owner showed and then replaced can come back as an echo
+
+
+class EchoGuard:
+    """Tells a number box's stale echoes from a reader's typing.
+
+    A box whose value the server also sets (a slider moved, a point dragged, a click) sends back
+    what it is shown, and on a busy server that echo can arrive after a newer value has been
+    shown and would undo it. The owner shows values through ``show`` and asks ``is_echo`` about
+    every value that comes from the box: a value shown within the last ECHO_S seconds and since
+    replaced is an echo; put the current value back instead of using it. Values the owner shows
+    while answering the reader's typing (inside ``typing()``) never make a later value an echo,
+    so a reader who types 0.3, then 0.5, then 0.3 again gets 0.3. Per box, per session.
+    """
+
+    def __init__(self, box, window=ECHO_S):
+        self.box = box
+        self.window = window
+        self._shown = []        # [(value, time, typed)] newest last
+        self._typing = False
+
+    def show(self, value):
+        """Record ``value`` as shown and put it in the box."""
+        now = time.monotonic()
+        self._shown = [e for e in self._shown if now - e[1] < self.window] + [(value, now, self._typing)]
+        self.box.value = value
+
+    def is_echo(self, value):
+        shown = self._shown
+        if not shown or shown[-1][2]:
+            return False
+        now = time.monotonic()
+        return any(v == value and now - t < self.window for v, t, _ in shown[:-1])
+
+    @contextlib.contextmanager
+    def typing(self):
+        """Values shown inside this block answer the reader's own typing."""
+        self._typing = True
+        try:
+            yield
+        finally:
+            self._typing = False

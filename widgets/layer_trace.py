@@ -23,7 +23,7 @@ from bokeh.plotting import figure
 
 from kan_core import KAN, MLP, SYMBOLIC_LIB, Trainer
 
-from .inputs import FloatInput
+from .inputs import EchoGuard, FloatInput
 from .theme import GREY, LINE, ORANGE, RED, TEAL
 
 N_IN, N_OUT = 3, 2
@@ -124,14 +124,13 @@ def number_and_slider(owner, name, label, notice):
                               show_value=False, sizing_mode="stretch_width", min_width=50,
                               margin=(12, 10, 0, 6), stylesheets=[_HIDDEN_LABEL_CSS])
 
-    box._kx_shown = []     # [(value, time, typed)] the owner put in the box lately, newest last (show_value)
-    box._kx_typing = False  # True while the owner answers the reader's typing
+    guard = box._kx_echo = EchoGuard(box)
 
     def typed(event):
         value = event.new
         if value == getattr(owner, name):
             return
-        if is_echo(box, value):
+        if guard.is_echo(value):
             box.value = getattr(owner, name)   # the browser is behind: show it the current value
             return
         if value is None or not np.isfinite(value):
@@ -141,37 +140,18 @@ def number_and_slider(owner, name, label, notice):
         clamped = float(np.clip(value, low, high))
         say(notice, "" if clamped == value else
             f"{label} goes from {number(low, 0)} to {number(high, 0)}, so {value:g} became {number(clamped)}.")
-        box._kx_typing = True
-        try:
+        with guard.typing():
             setattr(owner, name, clamped)
             box.value = clamped  # also when the clamped value is the one already set
-        finally:
-            box._kx_typing = False
 
     box.param.watch(typed, "value")
     slider.param.watch(lambda event: setattr(owner, name, event.new), "value")
     return box, slider
 
 
-ECHO_S = 2.0   # seconds within which a value the owner showed and then replaced can come back as an echo
-
-
 def show_value(box, slider, value):
-    now = time.monotonic()
-    box._kx_shown = [e for e in box._kx_shown if now - e[1] < ECHO_S] + [(value, now, box._kx_typing)]
-    box.value = slider.value = value
-
-
-def is_echo(box, value):
-    """Whether ``value`` arriving from the browser's number box is the box repeating a value the
-    owner put there and has since replaced by one set some other way (a click, a drag, the slider):
-    the box sends back what it is shown, and on a busy server that echo can arrive after the newer
-    value and would undo it. A value the reader types over their own typing is never an echo."""
-    shown = box._kx_shown
-    if not shown or shown[-1][2]:
-        return False
-    now = time.monotonic()
-    return any(v == value and now - t < ECHO_S for v, t, _ in shown[:-1])
+    box._kx_echo.show(value)
+    slider.value = value
 
 
 def say(notice, sentence):

@@ -24,7 +24,7 @@ from bokeh.plotting import figure
 from kan_core import MLP
 from kan_core.mlp import ACTIVATIONS
 
-from .inputs import BoundedFloatSlider, FloatInput
+from .inputs import BoundedFloatSlider, EchoGuard, FloatInput
 from .theme import GREY, ORANGE
 
 NEGATIVE = "#546e7a"    # a negative weight: blue-grey and dashed (the sign is also in the number)
@@ -109,16 +109,20 @@ class SliderWithBox:
                                                   sizing_mode="stretch_width", min_width=140)
         self.box = FloatInput(label=f"{label} value", value=getattr(owner, name), step=step,
                               format="0.00", width=130)
+        self.echo = EchoGuard(self.box)
         self.box.param.watch(self._typed, "value")
         owner.param.watch(self._follow, name)
         self.view = pn.Row(self.box, self.slider, sizing_mode="stretch_width", margin=0)
 
     def _follow(self, event):
-        self.box.value = event.new
+        self.echo.show(event.new)
 
     def _typed(self, event):
         value, current = event.new, getattr(self.owner, self.name)
         if value is None or value == current:
+            return
+        if self.echo.is_echo(value):     # the browser's box repeating an older value: keep the newer one
+            self.box.value = current
             return
         low, high = self.owner.param[self.name].bounds
         clamped = float(np.clip(value, low, high)) if np.isfinite(value) else current
@@ -127,8 +131,9 @@ class SliderWithBox:
                                    f'{fmt(low)} and {fmt(high)}; {value:g} was set to '
                                    f'{fmt(clamped)}.</div>')
         self.message.visible = clamped != value
-        setattr(self.owner, self.name, clamped)
-        self.box.value = clamped
+        with self.echo.typing():
+            setattr(self.owner, self.name, clamped)
+            self.box.value = clamped
 
 
 class MLPNeuron(pn.viewable.Viewer):

@@ -33,7 +33,7 @@ from panel.io.state import set_curdoc
 
 from kan_core import KAN, bspline
 
-from .inputs import BoundedFloatInput, BoundedFloatSlider, BoundedIntSlider
+from .inputs import BoundedFloatInput, BoundedFloatSlider, BoundedIntSlider, EchoGuard
 from .theme import GREY, LINE, ORANGE, TEAL
 
 COEF_LIMIT = 2.5          # a coefficient stays in [-COEF_LIMIT, COEF_LIMIT]
@@ -740,6 +740,7 @@ class SplineEdge(pn.viewable.Viewer):
         w_s = BoundedFloatInput.from_param(self.param.scale_sp, label="w_s (spline)", step=0.1, width=125)
         self._pick = pmui.Select(label="Coefficient", width=110)
         self._value = BoundedFloatInput(label="its value", step=KEY_STEP, width=130)
+        self._value_echo = EchoGuard(self._value)
         self._sync_entry()
         self._pick.param.watch(self._on_pick, "value")
         self._value.param.watch(self._on_typed, "value")
@@ -769,18 +770,23 @@ class SplineEdge(pn.viewable.Viewer):
         self._pick.value = self.active
         value = round(self.coef[self.active], 3)
         if self._value.value != value:
-            self._value.value = value
+            self._value_echo.show(value)
 
     def _on_pick(self, event):
         if event.new is not None and event.new != self.active:
             self.active = event.new
 
     def _on_typed(self, event):
-        if event.new is None or event.new == round(self.coef[self.active], 3):
+        current = round(self.coef[self.active], 3)
+        if event.new is None or event.new == current:
             return
-        used = self.set_coef(self.active, event.new)
-        if used is None or used != event.new:
-            self._value.value = round(self.coef[self.active], 3)
+        if self._value_echo.is_echo(event.new):   # the box repeating an older value: keep the newer one
+            self._value.value = current
+            return
+        with self._value_echo.typing():
+            used = self.set_coef(self.active, event.new)
+            if used is None or used != event.new:
+                self._value.value = round(self.coef[self.active], 3)
 
     def __panel__(self):
         # Without max-height: none a FlexBox is capped at its parent's height, and once the

@@ -206,3 +206,19 @@ def test_instances_share_no_state():
     one.w1 = -2.0
     assert two.w1 == 1.5 and cells(two)["w1"] == 1.5
     assert one.curve is not two.curve
+
+
+def test_a_late_echo_of_an_older_value_from_the_box_does_not_undo_the_slider():
+    """The slider moves w1 to 0.7 and then 1.2; the box, shown both, sends back 0.7 late (a busy
+    server). That is no reader's typing: w1 stays 1.2 and the box is shown 1.2 again."""
+    neuron = MLPNeuron()
+    entry = neuron.entries["w1"]
+    entry.slider.value = 0.7
+    entry.slider.value = 1.2
+    assert neuron.w1 == 1.2 and entry.box.value == 1.2
+    entry.box.value = 0.7                     # the stale echo arrives
+    assert neuron.w1 == 1.2 and entry.box.value == 1.2
+    entry.box.value = -0.35                   # typing still works, twice in a row and back again
+    entry.box.value = 0.9
+    entry.box.value = -0.35
+    assert neuron.w1 == -0.35 and entry.slider.value == -0.35

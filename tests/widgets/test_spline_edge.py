@@ -262,3 +262,24 @@ def test_runge_polynomial_wiggles_while_the_spline_stays_close():
     assert np.allclose(r["spline_at_points"], bump_at, atol=1e-6), "so does the spline"
     assert np.abs(r["poly"] - r["bump"]).max() > 1.0
     assert np.abs(r["spline"] - r["bump"]).max() < 0.02
+
+
+def test_a_late_echo_of_an_older_value_from_the_box_does_not_undo_a_drag():
+    """The value box showed 0.5 after one drag and 1.25 after the next; its late echo of 0.5 (a
+    busy server) must not set the coefficient back, nor may the echo of coefficient 6's value
+    be written into coefficient 2 after the reader picked it. Typing still works."""
+    edge = SplineEdge()
+    edge._on_plot_msg(message(kind="drag", index=6, value=0.5, seq=1))
+    edge._on_plot_msg(message(kind="release", index=6, value=0.5, seq=2))
+    edge._on_plot_msg(message(kind="drag", index=6, value=1.25, seq=3))
+    edge._on_plot_msg(message(kind="release", index=6, value=1.25, seq=4))
+    assert edge._value.value == 1.25
+    edge._value.value = 0.5                   # the stale echo arrives
+    assert edge.coef[6] == 1.25 and edge._value.value == 1.25
+    before = edge.coef[2]
+    edge._pick.value = 2
+    edge._value.value = 1.25                  # the box's echo of coefficient 6's value
+    assert edge.coef[2] == before and edge._value.value == round(before, 3)
+    edge._value.value = -0.8                  # typing
+    assert edge.coef[2] == -0.8
+    assert edge.coef[6] == 1.25
