@@ -6,8 +6,8 @@ Run from the repository root (the figures are printed; exit code 1 if a target i
 
 1. Starts the app with the README's "Serving a classroom" command, read from README.md (so the two
    cannot drift apart), on a free loopback port: ``--num-procs 2``, ``--num-threads 4``,
-   OPENBLAS_NUM_THREADS=1, and ``KX_DIAGNOSTICS=1`` so every server process logs its live sessions
-   and periodic callbacks once a second (app/app_hooks.py). With ``--through-nginx``: two such
+   OPENBLAS_NUM_THREADS=1, PYTHONMALLOC=malloc, and ``KX_DIAGNOSTICS=1`` so every server process
+   logs its live sessions and periodic callbacks once a second (app/app_hooks.py). With ``--through-nginx``: two such
    processes (``--backends``, each ``--num-procs 1`` unless given) behind nginx running the sample
    configuration assets/deploy/nginx/kan-classroom.conf, and every session goes through nginx.
 2. Warms up (sessions open and close until every worker process has served some), waits until no

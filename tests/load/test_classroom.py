@@ -17,6 +17,7 @@ pytestmark = pytest.mark.slow
 def test_the_readme_command_is_the_classroom_command():
     env, words = classroom.readme_command()
     assert env.get("OPENBLAS_NUM_THREADS") == "1"
+    assert env.get("PYTHONMALLOC") == "malloc"      # memory goes back after the class (README)
     assert words[:3] == ["panel", "serve", "app"]
     for option in ("--num-procs", "--num-threads", "--allow-websocket-origin", "--check-unused-sessions",
                    "--unused-session-lifetime"):
