@@ -430,6 +430,7 @@ async def student(number, url, seconds, drag_every, rng, phase=0.0, watch=10.0, 
                 if time.monotonic() >= end:
                     break
                 result["phase"] = "spline"
+                result["lab_steps_left_at"] = lab_steps(session) or 0
                 await open_chapter(session, "spline-edge", _count_plots, timeout)
                 where = "spline"
                 driver = SplineDriver(session)
@@ -461,6 +462,11 @@ async def student(number, url, seconds, drag_every, rng, phase=0.0, watch=10.0, 
                 raise AssertionError(f"the server holds coefficients {held}, this student set {coef}")
         result["phase"] = "check lab"
         await open_chapter(session, "training-lab", _count_labs, timeout)
+        shown = lab_steps(session) or 0     # the readout as the lab was last drawn, before the student left
+        try:    # the first fresh frame shows how far the lab trained while away
+            await session.wait(lambda: (lab_steps(session) or 0) > shown, 15.0, "a fresh frame of the lab")
+        except SessionError:
+            pass
         result["lab_steps"] = lab_steps(session)
         if not result["lab_steps"]:
             raise AssertionError("the lab shows no training steps")
@@ -652,6 +658,8 @@ def _summarise(results, probe):
         "students_reported": len(results),
         "drags": sum(r.get("drags", 0) for r in results),
         "lab_steps_median": statistics.median([r["lab_steps"] for r in completed]) if completed else None,
+        "lab_steps_left_median": statistics.median([r.get("lab_steps_left_at", 0) for r in completed])
+        if completed else None,
         "all_active_s": round(window[1] - window[0], 1) if window else 0.0,
         "probe_idle_p50": percentile(probe.idle, 50), "probe_idle_p95": percentile(probe.idle, 95),
         "probe_p50": percentile(loaded, 50), "probe_p95": percentile(loaded, 95), "probe_max": max(loaded, default=0),
@@ -688,8 +696,8 @@ def report(f, out=print):
     out(f"  load average {f['load_before']:.1f} before, {f['load_after']:.1f} after")
     out(f"  sessions completed: {f['completed']} of {f['sessions']}"
         + (f"; failed: {f['failed'][:5]}" if f["failed"] else ""))
-    out(f"  every student active together for {f['all_active_s']:.0f} s; {f['drags']} drags; median lab steps "
-        f"{f['lab_steps_median']}")
+    out(f"  every student active together for {f['all_active_s']:.0f} s; {f['drags']} drags; lab steps (median): "
+        f"{f['lab_steps_left_median']} when the student left the lab, {f['lab_steps_median']} at the end")
     out(f"  probe latency (coefficient -> new curve): alone p50 {f['probe_idle_p50']:.0f} ms, "
         f"p95 {f['probe_idle_p95']:.0f} ms; with every student active p50 {f['probe_p50']:.0f} ms, "
         f"p95 {f['probe_p95']:.0f} ms, max {f['probe_max']:.0f} ms (n = {f['probe_n']}); whole run p50 "
