@@ -109,7 +109,9 @@ class Trainer:
         n = int(n)
         t0 = time.perf_counter()
         done = 0
+        test = train = None   # RMSEs at the current parameters, once measured
         while done < n and not self.diverged:
+            test = train = None
             self._maybe_update_grid()
             x, y = self._batch()
             theta = self.model.get_params()
@@ -130,7 +132,9 @@ class Trainer:
             test = self.rmse("test")
             self.history["step"].append(self.n_steps)
             # with a penalty the objective is not the squared error, so measure the fit itself
-            self.history["train_rmse"].append(self.rmse("train") if self.reg else math.sqrt(loss))
+            if self.reg:
+                train = self.rmse("train")
+            self.history["train_rmse"].append(train if self.reg else math.sqrt(loss))
             self.history["test_rmse"].append(test)
             if not math.isfinite(test):
                 self._stop("the test predictions became infinite or NaN")
@@ -139,13 +143,18 @@ class Trainer:
                 self.reason = f"reached the target test RMSE {stop_rmse:g}"
                 break
         elapsed = time.perf_counter() - t0
-        return self.metrics(seconds_per_step=elapsed / done if done else float("nan"))
+        if self.diverged:
+            test = train = None     # the parameters were rolled back
+        return self.metrics(seconds_per_step=elapsed / done if done else float("nan"), test_rmse=test,
+                            train_rmse=train)
 
-    def metrics(self, seconds_per_step=float("nan")):
+    def metrics(self, seconds_per_step=float("nan"), test_rmse=None, train_rmse=None):
+        """The model's fit now; an RMSE the caller has just measured at the current parameters is
+        used instead of evaluating its data set again."""
         return {
             "step": self.n_steps,
-            "train_rmse": self.rmse("train"),
-            "test_rmse": self.rmse("test"),
+            "train_rmse": self.rmse("train") if train_rmse is None else train_rmse,
+            "test_rmse": self.rmse("test") if test_rmse is None else test_rmse,
             "seconds_per_step": seconds_per_step,
             "n_params": self.model.n_params,
             "diverged": self.diverged,

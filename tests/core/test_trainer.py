@@ -96,3 +96,18 @@ def test_bad_data_is_rejected():
         Trainer(KAN([1, 1]), data)
     with pytest.raises(ValueError, match="keys"):
         Trainer(KAN([1, 1]), {"train_input": 1})
+
+
+@pytest.mark.parametrize("case", ["plain", "penalty", "diverges", "target"])
+def test_the_metrics_of_a_step_are_those_of_the_parameters_it_leaves(case):
+    """step() reuses the RMSEs it measured after its last update instead of evaluating the data
+    again; they must be exactly what a fresh look at the model gives, also after a rollback."""
+    data = make_dataset(PRESETS["exp_sin"], n_train=200, n_test=150, seed=3)
+    kwargs = {"lr": 1e12} if case == "diverges" else {}
+    if case == "penalty":
+        kwargs["reg"] = {"lamb": 1e-3}
+    trainer = Trainer(KAN([2, 3, 1], grid=4, k=3, seed=1), data, "adam", update_grid_every=None, **kwargs)
+    metrics = trainer.step(5, stop_rmse=10.0 if case == "target" else None)
+    fresh = trainer.metrics()
+    assert metrics["diverged"] == (case == "diverges") and (case != "target" or metrics["step"] == 1)
+    assert metrics["test_rmse"] == fresh["test_rmse"] and metrics["train_rmse"] == fresh["train_rmse"]
