@@ -22,6 +22,8 @@ LIB_NAMES = {fun.code: name for name, fun in SYMBOLIC_LIB.items()}
 
 MAX_WIDTH = 1000
 CHUNK = 1024
+_F64 = np.dtype(np.float64)
+_I64 = np.dtype(np.int64)
 FUSED_DEPTHS = range(1, 5)  # depths whose training pass runs as one compiled call (warmup compiles each)
 _EMPTY3 = np.empty((0, 0, 0))
 _EMPTY2 = np.empty((0, 0))
@@ -71,6 +73,15 @@ def check_x(x, n_in):
     if not all_finite(x):
         raise ValueError("Inputs x contain NaN or infinite values; only finite numbers are allowed.")
     return np.ascontiguousarray(x)
+
+
+def _kernel_array(a, dtype):
+    """``a`` as the compiled training pass takes every layer's arrays (C-contiguous, writable,
+    of one dtype, so that a tuple of them has one type): as it is, or a copy."""
+    flags = a.flags
+    if a.dtype != dtype or not (flags.c_contiguous and flags.writeable):
+        a = np.array(a, dtype=dtype, order="C")
+    return a
 
 
 def _flat_parts(layer, arrays):
@@ -338,13 +349,13 @@ class KAN:
         compiled code is specialised on the depth (the layers' arrays travel as tuples), so it
         serves the depths in FUSED_DEPTHS, which warmup compiles; deeper models (only by import)
         take the layer-by-layer path rather than wait for the compiler mid-lesson."""
-        def tup(name):
-            return tuple(np.ascontiguousarray(getattr(layer, name)) for layer in self.layers)
+        def tup(name, dtype=_F64):
+            return tuple(_kernel_array(getattr(layer, name), dtype) for layer in self.layers)
         N = x.shape[0]
         R = np.empty(N * y.shape[1])
         flat = network_loss_grad(x, y, self.k, bspline.uniform_basis_poly(self.k), BASE_KINDS[self.base],
                                  tup("grid"), tup("coef"), tup("scale_base"), tup("scale_sp"), tup("mask"),
-                                 tup("symbolic_mask"), tup("symbolic_codes"), tup("affine"), CHUNK, R)
+                                 tup("symbolic_mask"), tup("symbolic_codes", _I64), tup("affine"), CHUNK, R)
         nL = y.shape[1]
         total = 0.0
         for start in range(0, N, CHUNK):

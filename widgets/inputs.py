@@ -17,6 +17,7 @@ which the browser reads as the button's name: no script, and it survives every r
 
 import contextlib
 import math
+import threading
 import time
 
 import panel_material_ui as pmui
@@ -149,37 +150,51 @@ class EchoGuard:
 
     A box whose value the server also sets (a slider moved, a point dragged, a click) sends back
     what it is shown, and on a busy server that echo can arrive after a newer value has been
-    shown and would undo it. The owner shows values through ``show`` and asks ``is_echo`` about
-    every value that comes from the box: a value shown within the last ECHO_S seconds and since
-    replaced is an echo; put the current value back instead of using it. Values the owner shows
-    while answering the reader's typing (inside ``typing()``) never make a later value an echo,
-    so a reader who types 0.3, then 0.5, then 0.3 again gets 0.3. Per box, per session.
+    shown and would undo it. The owner shows values through ``show``, records every value the
+    reader types and it accepts with ``typed``, and asks ``is_echo`` about every value that comes
+    from the box: a value shown within the last ECHO_S seconds, since the reader last typed, and
+    since replaced is an echo; put the current value back instead of using it. Values shown
+    while answering the reader's typing (inside ``typing()``, on that thread) count as typed, so
+    a reader who types 0.3, then 0.5, then 0.3 again gets 0.3. One per box, per session; safe to
+    call from the server's several threads.
     """
 
     def __init__(self, box, window=ECHO_S):
         self.box = box
         self.window = window
         self._shown = []        # [(value, time, typed)] newest last
-        self._typing = False
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def _record(self, value, typed):
+        now = time.monotonic()
+        with self._lock:
+            self._shown = [e for e in self._shown if now - e[1] < self.window] + [(value, now, typed)]
 
     def show(self, value):
         """Record ``value`` as shown and put it in the box."""
-        now = time.monotonic()
-        self._shown = [e for e in self._shown if now - e[1] < self.window] + [(value, now, self._typing)]
+        self._record(value, getattr(self._local, "typing", False))
         self.box.value = value
 
+    def typed(self, value):
+        """Record that the reader typed ``value`` and the owner took it."""
+        self._record(value, True)
+
     def is_echo(self, value):
-        shown = self._shown
-        if not shown or shown[-1][2]:
-            return False
         now = time.monotonic()
-        return any(v == value and now - t < self.window for v, t, _ in shown[:-1])
+        with self._lock:
+            recent = [e for e in self._shown if now - e[1] < self.window]
+        for i in range(len(recent) - 1, -1, -1):   # only values shown since the last typing count
+            if recent[i][2]:
+                recent = recent[i + 1:]
+                break
+        return any(v == value for v, _, _ in recent[:-1])
 
     @contextlib.contextmanager
     def typing(self):
-        """Values shown inside this block answer the reader's own typing."""
-        self._typing = True
+        """Values shown inside this block (on this thread) answer the reader's own typing."""
+        self._local.typing = True
         try:
             yield
         finally:
-            self._typing = False
+            self._local.typing = False

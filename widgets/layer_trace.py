@@ -140,6 +140,7 @@ def number_and_slider(owner, name, label, notice):
         clamped = float(np.clip(value, low, high))
         say(notice, "" if clamped == value else
             f"{label} goes from {number(low, 0)} to {number(high, 0)}, so {value:g} became {number(clamped)}.")
+        guard.typed(value)
         with guard.typing():
             setattr(owner, name, clamped)
             box.value = clamped  # also when the clamped value is the one already set

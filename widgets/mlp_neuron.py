@@ -131,6 +131,7 @@ class SliderWithBox:
                                    f'{fmt(low)} and {fmt(high)}; {value:g} was set to '
                                    f'{fmt(clamped)}.</div>')
         self.message.visible = clamped != value
+        self.echo.typed(value)
         with self.echo.typing():
             setattr(self.owner, self.name, clamped)
             self.box.value = clamped

@@ -783,6 +783,7 @@ class SplineEdge(pn.viewable.Viewer):
         if self._value_echo.is_echo(event.new):   # the box repeating an older value: keep the newer one
             self._value.value = current
             return
+        self._value_echo.typed(event.new)
         with self._value_echo.typing():
             used = self.set_coef(self.active, event.new)
             if used is None or used != event.new:

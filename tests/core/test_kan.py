@@ -376,8 +376,25 @@ def test_the_one_call_training_pass_gives_the_layer_by_layer_numbers_bit_for_bit
             np.testing.assert_array_equal(got[name], want[name])
 
 
-def test_a_model_deeper_than_the_compiled_depths_trains_layer_by_layer():
+def test_layer_arrays_of_another_dtype_or_read_only_still_train_in_one_call():
+    model = randomised(KAN([2, 3, 1], grid=4, k=3), 6)
+    x = np.random.default_rng(2).uniform(-1, 1, (64, 2))
+    y = np.sin(x[:, :1])
+    want = model.loss_and_flat_grad(x, y)
+    model.layers[1].symbolic_codes = model.layers[1].symbolic_codes.astype(np.int32)
+    model.layers[0].coef.setflags(write=False)
+    model.layers[1].scale_sp = np.asfortranarray(model.layers[1].scale_sp)
+    got = model.loss_and_flat_grad(x, y)
+    assert got[0] == want[0]
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_a_model_deeper_than_the_compiled_depths_trains_layer_by_layer(monkeypatch):
     import kan_core.kan as kan_module
+
+    def compiled(*args):
+        raise AssertionError("a model deeper than FUSED_DEPTHS must not use the compiled pass")
+    monkeypatch.setattr(kan_module, "network_loss_grad", compiled)
     width = [1] * (max(kan_module.FUSED_DEPTHS) + 2)
     model = KAN(width, grid=3, seed=0)
     x = np.linspace(-1, 1, 40)[:, None]

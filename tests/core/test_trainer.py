@@ -111,3 +111,15 @@ def test_the_metrics_of_a_step_are_those_of_the_parameters_it_leaves(case):
     fresh = trainer.metrics()
     assert metrics["diverged"] == (case == "diverges") and (case != "target" or metrics["step"] == 1)
     assert metrics["test_rmse"] == fresh["test_rmse"] and metrics["train_rmse"] == fresh["train_rmse"]
+
+
+def test_a_step_evaluates_the_test_set_once_and_the_train_set_once(monkeypatch):
+    """Without a penalty, step(1) measures the test RMSE after its update and reuses it for the
+    metrics it returns; the train RMSE of the metrics is the one other evaluation."""
+    data = make_dataset(PRESETS["exp_sin"], n_train=100, n_test=80, seed=1)
+    trainer = Trainer(KAN([2, 2, 1], grid=3, k=3, seed=0), data, "adam", update_grid_every=None)
+    calls = []
+    real = Trainer.rmse
+    monkeypatch.setattr(Trainer, "rmse", lambda self, split: calls.append(split) or real(self, split))
+    trainer.step(1)
+    assert sorted(calls) == ["test", "train"]

@@ -430,7 +430,7 @@ async def student(number, url, seconds, drag_every, rng, phase=0.0, watch=10.0, 
                 if time.monotonic() >= end:
                     break
                 result["phase"] = "spline"
-                result["lab_steps_left_at"] = lab_steps(session) or 0
+                result["lab_steps_left_at"] = lab_steps(session)    # the last time the student left it
                 await open_chapter(session, "spline-edge", _count_plots, timeout)
                 where = "spline"
                 driver = SplineDriver(session)
@@ -658,8 +658,9 @@ def _summarise(results, probe):
         "students_reported": len(results),
         "drags": sum(r.get("drags", 0) for r in results),
         "lab_steps_median": statistics.median([r["lab_steps"] for r in completed]) if completed else None,
-        "lab_steps_left_median": statistics.median([r.get("lab_steps_left_at", 0) for r in completed])
-        if completed else None,
+        "lab_steps_left_median": statistics.median(left) if (left := [r["lab_steps_left_at"] for r in completed
+                                                                        if r.get("lab_steps_left_at") is not None])
+        else None,
         "all_active_s": round(window[1] - window[0], 1) if window else 0.0,
         "probe_idle_p50": percentile(probe.idle, 50), "probe_idle_p95": percentile(probe.idle, 95),
         "probe_p50": percentile(loaded, 50), "probe_p95": percentile(loaded, 95), "probe_max": max(loaded, default=0),

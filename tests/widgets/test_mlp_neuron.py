@@ -222,3 +222,14 @@ def test_a_late_echo_of_an_older_value_from_the_box_does_not_undo_the_slider():
     entry.box.value = 0.9
     entry.box.value = -0.35
     assert neuron.w1 == -0.35 and entry.slider.value == -0.35
+
+
+def test_a_typed_value_equal_to_one_the_slider_showed_before_the_last_typing_is_taken():
+    neuron = MLPNeuron()
+    entry = neuron.entries["w1"]
+    entry.slider.value = 0.7
+    entry.slider.value = 1.2
+    entry.box.value = 0.9                     # typed
+    entry.slider.value = 1.5
+    entry.box.value = 0.7                     # typed: 0.7 was shown before the reader's last typing
+    assert neuron.w1 == 0.7 and entry.slider.value == 0.7

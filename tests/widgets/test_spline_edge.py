@@ -283,3 +283,16 @@ def test_a_late_echo_of_an_older_value_from_the_box_does_not_undo_a_drag():
     edge._value.value = -0.8                  # typing
     assert edge.coef[2] == -0.8
     assert edge.coef[6] == 1.25
+
+
+def test_a_typed_value_equal_to_one_shown_before_the_last_typing_is_taken():
+    """Only values shown since the reader last typed can be echoes: after two drags (0.5, 1.25)
+    and typing 0.8, typing 0.5 is the reader's, not the box repeating the first drag."""
+    edge = SplineEdge()
+    for seq, value in ((1, 0.5), (3, 1.25)):
+        edge._on_plot_msg(message(kind="drag", index=6, value=value, seq=seq))
+        edge._on_plot_msg(message(kind="release", index=6, value=value, seq=seq + 1))
+    edge._value.value = 0.8
+    assert edge.coef[6] == 0.8
+    edge._value.value = 0.5
+    assert edge.coef[6] == 0.5 and edge._value.value == 0.5
