@@ -23,3 +23,15 @@ def group_of(path):
 def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(pytest.mark.xdist_group(group_of(item.nodeid.split("::")[0])))
+
+
+def pytest_sessionstart(session):
+    """Compile every numba kernel once (or load it from numba's on-disk cache) before pytest-xdist
+    starts its workers: on a fresh clone every worker, and every server the tests start, would
+    otherwise compile the same kernels at the same time, about a minute of the suite on 2 cores.
+    (xdist starts its workers in its own sessionstart hook, which runs last.)"""
+    if hasattr(session.config, "workerinput"):     # a worker: the controller has done it
+        return
+    import kan_core
+
+    kan_core.warmup()
