@@ -109,3 +109,25 @@ def test_an_update_queued_while_an_earlier_write_finishes_is_still_sent():
 
 def test_send_stranded_messages_installs_once():
     assert send_stranded_messages() is send_stranded_messages() is document._dispatch_msgs
+
+
+def test_memory_goes_back_once_the_last_session_of_the_process_has_ended():
+    """return_memory's full garbage collection freezes the event loop for a second or more with a
+    class connected, so it waits until no session is left in the process."""
+    from types import SimpleNamespace
+
+    from app import app_hooks
+
+    calls = []
+    a, b, c = object(), object(), object()
+    context = SimpleNamespace(sessions=[a, b])
+    check = app_hooks.memory_return_check(context, give_back=lambda: calls.append(len(context.sessions)))
+    check()
+    context.sessions = [b, c]         # a left, b and c still there
+    check()
+    assert calls == []
+    context.sessions = []             # the last ones left
+    check()
+    assert calls == [0]
+    check()                           # nothing new ended
+    assert calls == [0]
