@@ -109,7 +109,7 @@ def test_arrow_keys_on_a_slider_step_the_weight(page, app_server):
     slider.press("ArrowLeft")
     w[0] = 1.7
     expect_readouts(page, X, w, B, relu)
-    assert page.get_by_label("weight w\u2081 value", exact=True).input_value() == "1.70"
+    expect(page.get_by_label("weight w\u2081 value", exact=True)).to_have_value("1.70")
 
 
 def test_picking_tanh_redraws_the_activation_and_the_output(page, app_server):
