@@ -33,15 +33,19 @@ saw no flag and returned, leaving the queued messages unsent until some later up
 training run's final frame (its summary and the next-step hint) was lost that way on a busy server
 until the page was reloaded. The patched task sends whatever is queued, flag or not.
 
-``start_memory_return``: after students close their tabs, the freed memory is handed back to the
-operating system (a full garbage collection, then glibc's ``malloc_trim``), checked every few
-seconds and done only when sessions have ended since the last check.
+Garbage collection: the objects loaded at startup are frozen (``settle_startup_objects``) and the
+full collections CPython would start on its own are left to ``memory_return_check``, run every few
+seconds by ``start_memory_return``: a full collection freezes every student of the process, so it
+runs when the last student of the process has left (then also handing freed memory back to the
+operating system with glibc's ``malloc_trim``), or when enough sessions have ended or the process
+has grown enough since the last one.
 
 Diagnostics: with ``KX_DIAGNOSTICS=SECONDS`` in the environment every server process logs a line
 ``kx-diagnostics pid=... sessions=... connected=... periodic_callbacks=... tasks=... threads=...
 rss_mb=...`` every SECONDS; with ``KX_DIAGNOSTICS_OBJECTS=1`` also ``lessons=... explorables=...``
 (live page and widget objects, found by a walk over the garbage collector's objects: slow, for tests,
-and done only while no session is open).
+and done only while no session is open). Each line ends with ``gc_ms=... gc_max_ms=... gc_full=...``:
+the garbage collector's pauses since the previous line.
 Off by default. Only counts are logged, nothing about any one student.
 """
 
@@ -60,6 +64,9 @@ DIAGNOSTICS_ENV = "KX_DIAGNOSTICS"
 DIAGNOSTICS_OBJECTS_ENV = "KX_DIAGNOSTICS_OBJECTS"
 DIAGNOSTICS_TAG = "kx-diagnostics"
 MEMORY_RETURN_S = 5.0       # how often start_memory_return looks for ended sessions
+ENDED_PER_COLLECTION = 8    # sessions ended, with others still open, before a full garbage collection
+GROWTH_PER_COLLECTION_MB = 256.0    # ... or this much growth of the process since the last one
+FULL_COLLECTIONS_OFF = 1_000_000_000    # a threshold for the oldest generation never reached
 
 # The names under which numpy's bundled OpenBLAS (or a system one) exports its thread setter.
 _SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads64_",
@@ -212,20 +219,48 @@ def return_memory():
     return True
 
 
-def memory_return_check(server_context, give_back=None):
-    """The check start_memory_return runs: return_memory() once sessions have ended and none is
-    left in this process. Not while others remain: its full garbage collection runs on the event
-    loop and holds every thread for a second or more with a class connected (1.3-1.4 s in a
-    profile of a served process with 15 students), which every remaining student would feel as a
-    frozen page; their freed memory is reused for new sessions meanwhile."""
-    seen = {"sessions": set()}      # this process's own bookkeeping, in the closure
+def memory_return_check(server_context, give_back=None, collect=None, rss=None,
+                        ended_per_collection=ENDED_PER_COLLECTION, growth_mb=GROWTH_PER_COLLECTION_MB):
+    """The check start_memory_return runs; it also decides when the garbage collector makes a full
+    pass (take_over_full_collections leaves that to it). A full pass holds the interpreter, so every
+    student of the process waits for it (1.3-1.4 s in a profile of a served process with 15
+    students; 0.4-0.5 s once the startup objects are frozen):
+
+    - once sessions have ended and none is left in the process: return_memory() (a full pass and
+      malloc_trim), felt by nobody;
+    - while students remain: a full pass only when ``ended_per_collection`` sessions have ended
+      since the last one (their pages are garbage that only a full pass frees) or the process has
+      grown by ``growth_mb`` since then (garbage of any other origin).
+
+    Left to itself, CPython made a full pass each time the objects kept since the last one grew by a
+    quarter: every one or two new sessions while a class arrived, a frozen page each time."""
+    measure = rss or rss_mb
+    seen = {"sessions": set(), "ended": 0, "rss": measure()}
 
     def check():
         now = {id(s) for s in server_context.sessions}
-        if seen["sessions"] - now and not now:
-            (give_back or return_memory)()
+        seen["ended"] += len(seen["sessions"] - now)
         seen["sessions"] = now
+        size = measure()
+        if seen["ended"] and not now:
+            (give_back or return_memory)()
+        elif seen["ended"] >= ended_per_collection or (
+                size is not None and seen["rss"] is not None and size - seen["rss"] >= growth_mb):
+            (collect or gc.collect)()
+        else:
+            return
+        seen["ended"] = 0
+        seen["rss"] = measure()
     return check
+
+
+def take_over_full_collections():
+    """Stop CPython's own full garbage collections (the oldest generation's threshold out of reach);
+    the young generations are collected as before. memory_return_check decides when a full pass
+    runs. Returns the thresholds set."""
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTIONS_OFF)
+    return gc.get_threshold()
 
 
 def start_memory_return(server_context, every=MEMORY_RETURN_S):
@@ -235,6 +270,25 @@ def start_memory_return(server_context, every=MEMORY_RETURN_S):
     callback = PeriodicCallback(memory_return_check(server_context), every * 1000)
     callback.start()
     return callback
+
+
+def settle_startup_objects():
+    """Import what every page uses, collect once, then gc.freeze(): the quarter of a million objects
+    of the loaded libraries and kernels live as long as the process, and frozen, the garbage
+    collector's full passes no longer walk them. Each such pass holds the interpreter, so the event
+    loop and every student of the process wait for it; with 15 students it took 0.5-0.7 s, of which
+    the startup objects were about a fifth. Returns the number of objects frozen."""
+    import importlib
+    import pkgutil
+
+    import panel_material_ui  # noqa: F401  (imported by every page)
+    import widgets
+
+    for module in pkgutil.iter_modules(widgets.__path__):
+        importlib.import_module(f"widgets.{module.name}")
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 # -- diagnostics --------------------------------------------------------------------------------------
@@ -289,6 +343,34 @@ def diagnostics_line(server_context, with_objects=False):
     return line
 
 
+def gc_pauses():
+    """Time the garbage collector's passes (gc.callbacks); returns a function giving
+    `` gc_ms=... gc_max_ms=... gc_full=...`` for the passes since its last call: total and longest
+    pause in milliseconds and the number of full (oldest-generation) collections. A collection
+    holds the interpreter, so on a served process it freezes the event loop and every student."""
+    state = {"start": 0.0, "total": 0.0, "max": 0.0, "full": 0}
+
+    def timer(phase, info):
+        # Runs with the GIL held, inside the collection: no other Python code runs meanwhile.
+        if phase == "start":
+            state["start"] = time.perf_counter()
+            return
+        pause = time.perf_counter() - state["start"]
+        state["total"] += pause
+        state["max"] = max(state["max"], pause)
+        if info.get("generation") == 2:
+            state["full"] += 1
+
+    gc.callbacks.append(timer)
+
+    def since_last():
+        text = (f" gc_ms={state['total'] * 1000:.0f} gc_max_ms={state['max'] * 1000:.0f} "
+                f"gc_full={state['full']}")
+        state.update(total=0.0, max=0.0, full=0)
+        return text
+    return since_last
+
+
 def start_diagnostics(server_context, environ=os.environ):
     """Log diagnostics_line every KX_DIAGNOSTICS seconds; returns the callback, or None when off."""
     try:
@@ -301,10 +383,11 @@ def start_diagnostics(server_context, environ=os.environ):
     from tornado.ioloop import PeriodicCallback
 
     with_objects = environ.get(DIAGNOSTICS_OBJECTS_ENV, "") not in ("", "0")
+    pauses = gc_pauses()
 
     def report():
         try:
-            log.info(diagnostics_line(server_context, with_objects))
+            log.info(diagnostics_line(server_context, with_objects) + pauses())
         except Exception as error:    # diagnostics must never take the server down
             log.warning("%s failed: %r", DIAGNOSTICS_TAG, error)
 
@@ -330,6 +413,8 @@ def on_server_loaded(server_context):
     start = time.perf_counter()
     kan_core.warmup()
     log.info("kan_core kernels warmed up in %.2f s.", time.perf_counter() - start)
+    settle_startup_objects()
+    take_over_full_collections()
     start_memory_return(server_context)
     start_diagnostics(server_context)
 

@@ -41,6 +41,7 @@ everything but the timings.
 import argparse
 import asyncio
 import concurrent.futures
+import datetime
 import itertools
 import json
 import os
@@ -80,6 +81,9 @@ _SERVERS = itertools.count()   # numbers each server's log file, see Classroom
 
 DIAG = re.compile(r"kx-diagnostics pid=(\d+) sessions=(\d+) connected=(\d+) periodic_callbacks=(\d+) "
                   r"tasks=(\d+) threads=(\d+) rss_mb=(\S+)(?: lessons=(\d+) explorables=(\d+))?")
+# The same lines with the log's time stamp and the garbage collector's figures.
+DIAG_TIMED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?kx-diagnostics pid=(\d+) .*?"
+                        r"gc_max_ms=(\d+) gc_full=(\d+)", re.M)
 # A line of the server log that reports trouble: a traceback, an error or exception, or an HTTP
 # answer 4xx/5xx. (Diagnostics lines and the orderly shutdown message are not trouble.)
 TROUBLE = re.compile(r"traceback|error|exception|uncaught|critical|\b[45]\d\d (GET|POST|HEAD)\b", re.I)
@@ -257,6 +261,7 @@ class Classroom:
     def __init__(self, through_nginx=False, backends=None, num_procs=None, num_threads=None,
                  diagnostics_every=1.0, objects=False, log_dir=ARTIFACTS, name="classroom-serve"):
         self.through_nginx = through_nginx
+        self.diagnostics_every = diagnostics_every
         n = backends or (2 if through_nginx else 1)
         if through_nginx and num_procs is None:
             num_procs = 1
@@ -323,6 +328,26 @@ class Classroom:
                 latest[int(pid)] = {k: (float(v) if k == "rss_mb" else int(v)) for k, v in zip(names, counts)
                                     if v is not None and v != "None"}
         return latest
+
+    def pauses(self, after=None):
+        """What held the server processes' event loops, from the diagnostics lines logged after the
+        offsets ``after`` (one a second per process, written on the event loop): the longest time
+        a line came late ("stall", in seconds beyond the period), how many came over a second late,
+        and the garbage collector's passes (full collections, the longest pause in ms)."""
+        figures = {"loop_stall_max_s": 0.0, "loop_stalls_over_1s": 0, "gc_full": 0, "gc_pause_max_ms": 0}
+        for i, text in enumerate(self.logs()):
+            last = {}
+            for match in DIAG_TIMED.finditer(text, after[i] if after else 0):
+                stamp, pid, gc_max, gc_full = match.groups()
+                when = datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f")
+                if pid in last:
+                    late = (when - last[pid]).total_seconds() - self.diagnostics_every
+                    figures["loop_stall_max_s"] = round(max(figures["loop_stall_max_s"], late), 1)
+                    figures["loop_stalls_over_1s"] += late > 1.0
+                last[pid] = when
+                figures["gc_full"] += int(gc_full)
+                figures["gc_pause_max_ms"] = max(figures["gc_pause_max_ms"], int(gc_max))
+        return figures
 
     def wait_idle(self, timeout=90.0, need_objects=False):
         """Wait until every worker reports no sessions and no periodic callbacks (and, with
@@ -600,6 +625,7 @@ def run(sessions=30, seconds=60.0, through_nginx=False, backends=None, num_procs
 
         sampler = MemorySampler(room)
         sampler.start()
+        marks = room.log_marks()
         with tempfile.TemporaryDirectory(prefix="kx-classroom-") as tmp:
             out = Path(tmp) / "students.json"
             command = [sys.executable, "-m", "tests.load.classroom", "--students-only", "--url", room.url,
@@ -610,6 +636,7 @@ def run(sessions=30, seconds=60.0, through_nginx=False, backends=None, num_procs
             figures["students_exit"] = results
             students_results = json.loads(out.read_text()) if out.exists() else []
         closed_at = time.monotonic()
+        figures.update(room.pauses(marks))
         # closed means gone: no session, callback, page or explorable left in any process ...
         waited = room.wait_idle(timeout=120.0, need_objects=True)
         figures["idle_after_s"] = None if waited is None else round(time.monotonic() - closed_at, 1)
@@ -704,6 +731,9 @@ def report(f, out=print):
         f"p95 {f['probe_p95']:.0f} ms, max {f['probe_max']:.0f} ms (n = {f['probe_n']}); whole run p50 "
         f"{f['probe_run_p50']:.0f} ms, p95 {f['probe_run_p95']:.0f} ms (n = {f['probe_run_n']})")
     out(f"  students' own releases: p50 {f['student_release_p50']:.0f} ms, p95 {f['student_release_p95']:.0f} ms")
+    out(f"  server event loops (from the diagnostics lines): longest stall {f['loop_stall_max_s']:.1f} s, "
+        f"{f['loop_stalls_over_1s']} over 1 s; {f['gc_full']} full garbage collections, the longest "
+        f"{f['gc_pause_max_ms']} ms")
     out(f"  server log: {len(f['trouble'])} error lines" + (f": {f['trouble'][:5]}" if f["trouble"] else ""))
     out(f"  memory (RSS of all server processes; PSS in brackets): cold {f['memory_cold_mb']:.0f} MB, "
         f"baseline {f['memory_baseline_mb']:.0f} MB ({f['pss_baseline_mb']:.0f}), peak {f['memory_peak_mb']:.0f} MB "

@@ -131,3 +131,57 @@ def test_memory_goes_back_once_the_last_session_of_the_process_has_ended():
     assert calls == [0]
     check()                           # nothing new ended
     assert calls == [0]
+
+
+def test_a_full_collection_waits_for_enough_ended_sessions_or_growth_while_students_remain():
+    """With students still working, a full garbage collection (which freezes them all) runs only
+    once several sessions have ended or the process has grown, never for each departure."""
+    from types import SimpleNamespace
+
+    from app import app_hooks
+
+    collected, returned, size = [], [], [500.0]
+    people = [object() for _ in range(12)]
+    context = SimpleNamespace(sessions=list(people))
+    check = app_hooks.memory_return_check(context, give_back=lambda: returned.append(1),
+                                          collect=lambda: collected.append(len(context.sessions)),
+                                          rss=lambda: size[0], ended_per_collection=3, growth_mb=100.0)
+    check()
+    for left in range(1, 3):          # two leave, one at a time: not yet
+        context.sessions = people[left:]
+        check()
+    assert collected == [] and returned == []
+    context.sessions = people[3:]     # the third: one collection, with nine still there
+    check()
+    assert collected == [9]
+    context.sessions = people[4:]     # the count starts again
+    check()
+    assert collected == [9]
+    size[0] = 599.0                   # growth below the limit
+    check()
+    assert collected == [9]
+    size[0] = 610.0                   # 110 MB since the collection
+    check()
+    assert collected == [9, 8]
+    check()                           # measured again after collecting: nothing to do
+    assert collected == [9, 8] and returned == []
+    context.sessions = []             # the last students leave: memory goes back, no extra collection
+    check()
+    assert returned == [1] and collected == [9, 8]
+
+
+def test_the_served_process_freezes_its_startup_objects_and_leaves_full_collections_to_the_check():
+    import gc
+    import subprocess
+    import sys
+
+    code = ("import gc\nfrom app import app_hooks\n"
+            "frozen = app_hooks.settle_startup_objects()\n"
+            "print(frozen, gc.get_freeze_count(), *app_hooks.take_over_full_collections())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert out.returncode == 0, out.stderr
+    frozen, count, young, middle, oldest = map(int, out.stdout.split())
+    assert min(frozen, count) > 100_000       # the libraries' objects, walked by no full collection
+    assert (young, middle) == gc.get_threshold()[:2]    # the young generations as before
+    assert oldest >= 10**9
