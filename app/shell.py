@@ -4,6 +4,7 @@ A ``Lesson`` is created per browser session, so everything a student changes liv
 """
 
 import html
+import itertools
 from urllib.parse import parse_qs
 
 import panel as pn
@@ -256,6 +257,9 @@ class Lesson:
         self._state = state
         self._views = {}
         self._explorers = {}
+        self._kept = []             # slugs whose views are in the page now, in page order
+        self._last_shown = {}       # slug -> when it was last shown (a tick of _clock)
+        self._clock = itertools.count()
         self._location = location
         self.current = None
         self._notice = None
@@ -309,6 +313,11 @@ class Lesson:
     def presenting(self):
         return self.present_toggle.value
 
+    @property
+    def shown(self):
+        """The chapter view on screen (the presented one in presentation mode)."""
+        return next(view for view in reversed(self.body.objects) if view.visible)
+
     def explorer(self, slug):
         """The chapter's main explorable (the one its link describes), once the chapter is built."""
         return self._explorers.get(slug)
@@ -359,12 +368,36 @@ class Lesson:
         view, problem = self._view(slug)
         notice = " ".join(n for n in (notice, problem) if n) or None
         if self.presenting:
-            view = self._presented(slug, view)
-        self.body.objects = [notice_pane(notice), view] if notice else [view]
+            self._kept = []
+            views = [self._presented(slug, view)]
+        else:
+            views = self._keep(slug)
+        for kept, explorer in self._explorers.items():
+            if hasattr(explorer, "on_screen"):
+                explorer.on_screen = kept == slug
+        objects = [notice_pane(notice), *views] if notice else views
+        if objects != self.body.objects:     # back to a kept chapter: only its visibility changed
+            self.body.objects = objects
         self.nav.value = next(item for item in self._flat_menu() if item["id"] == slug)
         self._keeper.chapter = "" if slug == INTRO else slug
         self.save_figures.chapter = slug
         self._sync_url()
+
+    def _keep(self, slug):
+        """The chapter views to have in the page with ``slug`` shown: it and up to KEEP_VIEWS - 1
+        chapters shown before it, hidden. A kept chapter comes back at once, as the reader left it,
+        without the server building its page again and the browser drawing it from scratch (with a
+        class flipping between two chapters, those rebuilds were most of the server's work);
+        older ones leave the page, so a session holds a bounded number of built pages."""
+        self._last_shown[slug] = next(self._clock)
+        if slug not in self._kept:
+            self._kept.append(slug)
+            while len(self._kept) > KEEP_VIEWS:
+                self._kept.remove(min(self._kept, key=self._last_shown.get))
+        views = [self._views[kept] for kept in self._kept]
+        for kept, view in zip(self._kept, views):
+            view.visible = kept == slug
+        return views
 
     def link(self):
         """The query that reproduces what this page shows now ('' for the introduction)."""
@@ -433,6 +466,7 @@ class Lesson:
         self.show(slug, notice)
 
 
+KEEP_VIEWS = 2         # chapter pages kept built in a session: the one shown and the one before it
 PRESENT_TYPE = "125%"  # presentation mode's root font size: text and controls (sized in rem) grow with it
 
 _PRESENT_CSS = """

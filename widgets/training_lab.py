@@ -279,6 +279,7 @@ class TrainingLab(PeriodicWork, pn.viewable.Viewer):
         self._last_work = None          # when the last working tick began
         self._frame_waiting_since = None  # when a frame was handed to the event loop and not shown yet
         self._served = False            # True in a served session (set at the end of __init__)
+        self.on_screen = True           # False while the page keeps the lab hidden (app.shell.Lesson)
         self.data = None
         self.target_fn = None
         self.trainer = None
@@ -741,8 +742,10 @@ class TrainingLab(PeriodicWork, pn.viewable.Viewer):
         return True
 
     def _visible(self):
-        """False only in a served session whose page does not show the lab right now."""
-        return not self._served or bool(self._layout._models)
+        """False only in a served session whose page does not show the lab right now: not in the
+        page, or kept in it hidden while the reader is on another chapter (on_screen, set by the
+        page's shell)."""
+        return not self._served or (self.on_screen and bool(self._layout._models))
 
     def _advance(self, display=True):
         """Up to ``speed`` KAN steps within the tick's budget, then MLP work; returns the frame to show

@@ -7,6 +7,7 @@ draw (found by name in the page's Bokeh document).
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -216,3 +217,36 @@ def test_a_1d_target_and_a_narrow_window(page, app_server, screenshot):
         assert overflow <= 1, f"the {where} is {overflow} px wider than its column at 900 px"
     show_views(lab)
     screenshot(page, "training-lab-900")
+
+
+def test_the_lab_keeps_training_on_another_chapter_and_comes_back_at_once(page, page_watch, app_server, screenshot):
+    """The page keeps the chapter left last built but hidden: going back shows it straight away, still
+    training, with its figures drawn at full size, and nothing of the other chapter on screen."""
+    from app.chapters import CHAPTERS
+    from app.shell import menu_label
+
+    label = {c.slug: menu_label(c) for c in CHAPTERS}
+    lab = open_lab(page, app_server)
+    page.evaluate("() => { window.kxSamePage = true }")
+    button(lab, "Play").click()
+    button(lab, "Pause").wait_for(timeout=SLOW)
+    wait_steps(lab, 10)
+    menu = page.locator(".kx-nav")
+    menu.get_by_text(label["spline-edge"], exact=True).click()
+    page.get_by_text("A learnable curve: one B-spline edge").wait_for(state="visible", timeout=SLOW)
+    expect(lab).to_be_hidden()
+    left_at = step_count(lab)          # the readout as it was drawn last (hidden now)
+    page.wait_for_timeout(1500)
+    menu.get_by_text(label["training-lab"], exact=True).click()
+    expect(lab).to_be_visible(timeout=5_000)
+    expect(page.locator(".kx-spline-plot")).to_be_hidden()
+    wait_steps(lab, left_at + 1)       # drawing again, and it trained while away
+    assert button(lab, "Pause").is_visible()
+    figures = lab.locator(".bk-Figure:visible")
+    assert figures.count() >= 2
+    for plot in figures.all():
+        box = plot.bounding_box()
+        assert box["width"] > 100 and box["height"] > 100, box
+    assert page.evaluate("() => window.kxSamePage") is True, "the menu reloaded the page"
+    screenshot(page, "training-lab-after-another-chapter")
+    page_watch.assert_clean()

@@ -116,7 +116,7 @@ def test_the_menu_and_the_url_stay_in_step():
     snap = next(item for item in lesson.nav.items[2]["items"] if item["id"] == "snap")
     lesson._on_menu(snap)
     assert location.search == "?chapter=snap"
-    assert lesson.body.objects[0].css_classes == ["kx-snap"]
+    assert lesson.shown.css_classes == ["kx-snap"]
     lesson._on_menu(lesson.nav.items[0])
     assert location.search == ""
     assert lesson.current == INTRO
@@ -124,6 +124,34 @@ def test_the_menu_and_the_url_stay_in_step():
     assert lesson.current == "flip" and lesson.nav.value["id"] == "flip"
     location.search = "?chapter=bogus"
     assert lesson.current == INTRO and "bogus" in lesson.body.objects[0].object
+
+
+def test_the_chapter_before_stays_built_and_hidden_and_older_ones_leave_the_page():
+    lesson = Lesson(requested="hero", chapters=FAKE, state={})
+    hero = lesson.shown
+    lesson.show("snap")
+    snap = lesson.shown
+    assert lesson.body.objects == [hero, snap]
+    assert (hero.visible, snap.visible) == (False, True)
+    lesson.show("hero")                       # back: the same view, shown again; nothing rebuilt or moved
+    assert lesson.shown is hero and lesson.body.objects == [hero, snap]
+    assert (hero.visible, snap.visible) == (True, False)
+    lesson.show("flip")                       # a third chapter: the one seen longest ago leaves
+    assert lesson.body.objects == [hero, lesson.shown] and lesson.shown.css_classes == ["kx-flip"]
+    assert (hero.visible, lesson.shown.visible) == (False, True)
+    lesson.show("snap", notice="A sentence.")     # a notice goes above, the kept views stay
+    notice, *views = lesson.body.objects
+    assert "A sentence." in notice.object and lesson.shown is snap and len(views) == 2
+
+
+def test_a_hidden_lab_knows_it_is_off_screen():
+    lesson = Lesson(requested="training-lab")
+    lab = lesson.explorer("training-lab")
+    assert lab.on_screen
+    lesson.show("spline-edge")
+    assert not lab.on_screen and lesson.explorer("training-lab") is lab
+    lesson.show("training-lab")
+    assert lab.on_screen
 
 
 def test_each_session_builds_its_own_views():
