@@ -37,8 +37,8 @@ Garbage collection: the objects loaded at startup are frozen (``settle_startup_o
 full collections CPython would start on its own are left to ``memory_return_check``, run every few
 seconds by ``start_memory_return``: a full collection freezes every student of the process, so it
 runs when the last student of the process has left (then also handing freed memory back to the
-operating system with glibc's ``malloc_trim``), or when enough sessions have ended or the process
-has grown enough since the last one.
+operating system with glibc's ``malloc_trim``), or when the process has grown by 192 MB since the
+last one.
 
 Diagnostics: with ``KX_DIAGNOSTICS=SECONDS`` in the environment every server process logs a line
 ``kx-diagnostics pid=... sessions=... connected=... periodic_callbacks=... tasks=... threads=...
@@ -64,8 +64,7 @@ DIAGNOSTICS_ENV = "KX_DIAGNOSTICS"
 DIAGNOSTICS_OBJECTS_ENV = "KX_DIAGNOSTICS_OBJECTS"
 DIAGNOSTICS_TAG = "kx-diagnostics"
 MEMORY_RETURN_S = 5.0       # how often start_memory_return looks for ended sessions
-ENDED_PER_COLLECTION = 8    # sessions ended, with others still open, before a full garbage collection
-GROWTH_PER_COLLECTION_MB = 256.0    # ... or this much growth of the process since the last one
+GROWTH_PER_COLLECTION_MB = 192.0    # growth of a process, with students in it, that calls for a full collection
 FULL_COLLECTIONS_OFF = 1_000_000_000    # a threshold for the oldest generation never reached
 
 # The names under which numpy's bundled OpenBLAS (or a system one) exports its thread setter.
@@ -219,37 +218,37 @@ def return_memory():
     return True
 
 
-def memory_return_check(server_context, give_back=None, collect=None, rss=None,
-                        ended_per_collection=ENDED_PER_COLLECTION, growth_mb=GROWTH_PER_COLLECTION_MB):
+def memory_return_check(server_context, give_back=None, collect=None, rss=None, growth_mb=GROWTH_PER_COLLECTION_MB):
     """The check start_memory_return runs; it also decides when the garbage collector makes a full
     pass (take_over_full_collections leaves that to it). A full pass holds the interpreter, so every
     student of the process waits for it (1.3-1.4 s in a profile of a served process with 15
-    students; 0.4-0.5 s once the startup objects are frozen):
+    students; 0.4-0.6 s once the startup objects are frozen):
 
     - once sessions have ended and none is left in the process: return_memory() (a full pass and
       malloc_trim), felt by nobody;
-    - while students remain: a full pass only when ``ended_per_collection`` sessions have ended
-      since the last one (their pages are garbage that only a full pass frees) or the process has
-      grown by ``growth_mb`` since then (garbage of any other origin).
+    - while students remain, only when the process has grown by ``growth_mb`` since the last full
+      pass: the pages of students who reloaded or left, and any other garbage in cycles, wait for
+      it, and the growth bounds what they can hold.
 
     Left to itself, CPython made a full pass each time the objects kept since the last one grew by a
-    quarter: every one or two new sessions while a class arrived, a frozen page each time."""
+    quarter: every one or two new sessions while a class arrived, a frozen page each time. A pass
+    after every few ended sessions was also tried: it came in the middle of a class (a reload or
+    two, plus the warm-up's sessions) and froze 13 students for 0.6 s."""
     measure = rss or rss_mb
-    seen = {"sessions": set(), "ended": 0, "rss": measure()}
+    seen = {"sessions": set(), "ended": False, "rss": measure()}
 
     def check():
         now = {id(s) for s in server_context.sessions}
-        seen["ended"] += len(seen["sessions"] - now)
+        seen["ended"] = seen["ended"] or bool(seen["sessions"] - now)
         seen["sessions"] = now
         size = measure()
         if seen["ended"] and not now:
             (give_back or return_memory)()
-        elif seen["ended"] >= ended_per_collection or (
-                size is not None and seen["rss"] is not None and size - seen["rss"] >= growth_mb):
+        elif size is not None and seen["rss"] is not None and size - seen["rss"] >= growth_mb:
             (collect or gc.collect)()
         else:
             return
-        seen["ended"] = 0
+        seen["ended"] = False
         seen["rss"] = measure()
     return check
 

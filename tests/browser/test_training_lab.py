@@ -235,8 +235,10 @@ def test_the_lab_keeps_training_on_another_chapter_and_comes_back_at_once(page, 
     menu.get_by_text(label["spline-edge"], exact=True).click()
     page.get_by_text("A learnable curve: one B-spline edge").wait_for(state="visible", timeout=SLOW)
     expect(lab).to_be_hidden()
+    page.wait_for_timeout(500)         # a frame already on its way may still land
     left_at = step_count(lab)          # the readout as it was drawn last (hidden now)
     page.wait_for_timeout(1500)
+    assert step_count(lab) == left_at, "a hidden lab must not spend the server's time drawing"
     menu.get_by_text(label["training-lab"], exact=True).click()
     expect(lab).to_be_visible(timeout=5_000)
     expect(page.locator(".kx-spline-plot")).to_be_hidden()

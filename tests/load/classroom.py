@@ -407,21 +407,18 @@ def _drag_values(start, target, n):
     return [start + (target - start) * (i + 1) / n for i in range(n)]
 
 
-def _count_labs(session):
-    return len(session.text_of("kx-lab-stats"))
+def chapter_shown(session, slug):
+    """True when the session holds chapter ``slug``'s page and it is visible: the page keeps the
+    chapter left last built but hidden (app.shell.Lesson), so going back to it sends no new
+    models, only its visibility."""
+    return any(f"kx-{slug}" in (e["attributes"].get("css_classes") or []) and e["attributes"].get("visible", True)
+               for e in list(session.models.values()))
 
 
-def _count_plots(session):
-    return sum(1 for outer in list(session.owner.values())
-               if session.models.get(outer, {}).get("attributes", {}).get("class_name") == "SplinePlot")
-
-
-async def open_chapter(session, slug, count, timeout):
-    """Open chapter ``slug`` as the menu does (the page's URL changes) and wait until it is shown:
-    ``count(session)`` (how many of its views the server has sent) goes up."""
-    before = count(session)
+async def open_chapter(session, slug, timeout):
+    """Open chapter ``slug`` as the menu does (the page's URL changes) and wait until it is shown."""
     await session.navigate(f"?chapter={slug}")
-    await session.wait(lambda: count(session) > before, timeout, f"the {slug} chapter")
+    await session.wait(lambda: chapter_shown(session, slug), timeout, f"the {slug} chapter")
 
 
 async def student(number, url, seconds, drag_every, rng, phase=0.0, watch=10.0, timeout=90.0):
@@ -456,7 +453,7 @@ async def student(number, url, seconds, drag_every, rng, phase=0.0, watch=10.0, 
                     break
                 result["phase"] = "spline"
                 result["lab_steps_left_at"] = lab_steps(session)    # the last time the student left it
-                await open_chapter(session, "spline-edge", _count_plots, timeout)
+                await open_chapter(session, "spline-edge", timeout)
                 where = "spline"
                 driver = SplineDriver(session)
                 if coef is None:
@@ -474,19 +471,19 @@ async def student(number, url, seconds, drag_every, rng, phase=0.0, watch=10.0, 
                 await asyncio.sleep(min(pause, max(0.0, until - time.monotonic())))
             if time.monotonic() < end:
                 result["phase"] = "back to the lab"
-                await open_chapter(session, "training-lab", _count_labs, timeout)
+                await open_chapter(session, "training-lab", timeout)
                 where = "lab"
         result["active_until"] = time.time()
         result["phase"] = "check coefficients"
         if where == "lab" or coef is None:
-            await open_chapter(session, "spline-edge", _count_plots, timeout)
+            await open_chapter(session, "spline-edge", timeout)
         if coef is not None:
             await session.pull()        # what the server holds for this session, afresh
             held = [round(c, 9) for c in session.attrs(session.component("SplinePlot"))["coef"]]
             if held != [round(c, 9) for c in coef]:
                 raise AssertionError(f"the server holds coefficients {held}, this student set {coef}")
         result["phase"] = "check lab"
-        await open_chapter(session, "training-lab", _count_labs, timeout)
+        await open_chapter(session, "training-lab", timeout)
         shown = lab_steps(session) or 0     # the readout as the lab was last drawn, before the student left
         try:    # the first fresh frame shows how far the lab trained while away
             await session.wait(lambda: (lab_steps(session) or 0) > shown, 15.0, "a fresh frame of the lab")

@@ -133,9 +133,9 @@ def test_memory_goes_back_once_the_last_session_of_the_process_has_ended():
     assert calls == [0]
 
 
-def test_a_full_collection_waits_for_enough_ended_sessions_or_growth_while_students_remain():
+def test_with_students_remaining_a_full_collection_waits_for_the_process_to_grow():
     """With students still working, a full garbage collection (which freezes them all) runs only
-    once several sessions have ended or the process has grown, never for each departure."""
+    once the process has grown by the limit, never because someone left."""
     from types import SimpleNamespace
 
     from app import app_hooks
@@ -145,29 +145,27 @@ def test_a_full_collection_waits_for_enough_ended_sessions_or_growth_while_stude
     context = SimpleNamespace(sessions=list(people))
     check = app_hooks.memory_return_check(context, give_back=lambda: returned.append(1),
                                           collect=lambda: collected.append(len(context.sessions)),
-                                          rss=lambda: size[0], ended_per_collection=3, growth_mb=100.0)
+                                          rss=lambda: size[0], growth_mb=100.0)
     check()
-    for left in range(1, 3):          # two leave, one at a time: not yet
+    for left in range(1, 10):         # nine leave, one at a time: no collection
         context.sessions = people[left:]
         check()
     assert collected == [] and returned == []
-    context.sessions = people[3:]     # the third: one collection, with nine still there
-    check()
-    assert collected == [9]
-    context.sessions = people[4:]     # the count starts again
-    check()
-    assert collected == [9]
     size[0] = 599.0                   # growth below the limit
     check()
-    assert collected == [9]
-    size[0] = 610.0                   # 110 MB since the collection
+    assert collected == []
+    size[0] = 600.0                   # 100 MB since the start: one collection, with three still there
     check()
-    assert collected == [9, 8]
+    assert collected == [3]
     check()                           # measured again after collecting: nothing to do
-    assert collected == [9, 8] and returned == []
+    size[0] = 690.0
+    check()
+    assert collected == [3] and returned == []
     context.sessions = []             # the last students leave: memory goes back, no extra collection
     check()
-    assert returned == [1] and collected == [9, 8]
+    assert returned == [1] and collected == [3]
+    check()
+    assert returned == [1]
 
 
 def test_the_served_process_freezes_its_startup_objects_and_leaves_full_collections_to_the_check():
