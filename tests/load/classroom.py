@@ -689,6 +689,9 @@ def _summarise(results, probe):
         "probe_idle_p50": percentile(probe.idle, 50), "probe_idle_p95": percentile(probe.idle, 95),
         "probe_p50": percentile(loaded, 50), "probe_p95": percentile(loaded, 95), "probe_max": max(loaded, default=0),
         "probe_n": len(loaded),
+        # the slowest changes while every student was active: (seconds into that stretch, ms)
+        "probe_slowest": sorted(((round(t - window[0], 1), round(ms)) for t, ms in probe.samples
+                                 if window and window[0] <= t <= window[1]), key=lambda p: -p[1])[:5],
         "probe_run_p50": percentile(everything, 50), "probe_run_p95": percentile(everything, 95),
         "probe_run_n": len(everything),
         "probe_failures": probe.failures,
@@ -727,6 +730,8 @@ def report(f, out=print):
         f"p95 {f['probe_idle_p95']:.0f} ms; with every student active p50 {f['probe_p50']:.0f} ms, "
         f"p95 {f['probe_p95']:.0f} ms, max {f['probe_max']:.0f} ms (n = {f['probe_n']}); whole run p50 "
         f"{f['probe_run_p50']:.0f} ms, p95 {f['probe_run_p95']:.0f} ms (n = {f['probe_run_n']})")
+    out(f"  slowest probe changes while every student was active (s into that stretch, ms): "
+        + ", ".join(f"{t:.0f} s: {ms}" for t, ms in f.get("probe_slowest", [])))
     out(f"  students' own releases: p50 {f['student_release_p50']:.0f} ms, p95 {f['student_release_p95']:.0f} ms")
     out(f"  server event loops (from the diagnostics lines): longest stall {f['loop_stall_max_s']:.1f} s, "
         f"{f['loop_stalls_over_1s']} over 1 s; {f['gc_full']} full garbage collections, the longest "
