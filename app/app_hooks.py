@@ -38,7 +38,7 @@ full collections CPython would start on its own are left to ``memory_return_chec
 seconds by ``start_memory_return``: a full collection freezes every student of the process, so it
 runs when the last student of the process has left (then also handing freed memory back to the
 operating system with glibc's ``malloc_trim``), or when the process has grown by 192 MB since the
-last one.
+last one, beyond what its new sessions need.
 
 Diagnostics: with ``KX_DIAGNOSTICS=SECONDS`` in the environment every server process logs a line
 ``kx-diagnostics pid=... sessions=... connected=... periodic_callbacks=... tasks=... threads=...
@@ -64,7 +64,8 @@ DIAGNOSTICS_ENV = "KX_DIAGNOSTICS"
 DIAGNOSTICS_OBJECTS_ENV = "KX_DIAGNOSTICS_OBJECTS"
 DIAGNOSTICS_TAG = "kx-diagnostics"
 MEMORY_RETURN_S = 5.0       # how often start_memory_return looks for ended sessions
-GROWTH_PER_COLLECTION_MB = 192.0    # growth of a process, with students in it, that calls for a full collection
+GROWTH_PER_COLLECTION_MB = 192.0    # growth of a process, with students in it, that calls for a full collection ...
+SESSION_MB = 16.0           # ... beyond this much for each session it has gained since the last one
 FULL_COLLECTIONS_OFF = 1_000_000_000    # a threshold for the oldest generation never reached
 
 # The names under which numpy's bundled OpenBLAS (or a system one) exports its thread setter.
@@ -218,7 +219,8 @@ def return_memory():
     return True
 
 
-def memory_return_check(server_context, give_back=None, collect=None, rss=None, growth_mb=GROWTH_PER_COLLECTION_MB):
+def memory_return_check(server_context, give_back=None, collect=None, rss=None, growth_mb=GROWTH_PER_COLLECTION_MB,
+                        session_mb=SESSION_MB):
     """The check start_memory_return runs; it also decides when the garbage collector makes a full
     pass (take_over_full_collections leaves that to it). A full pass holds the interpreter, so every
     student of the process waits for it (1.3-1.4 s in a profile of a served process with 15
@@ -227,15 +229,16 @@ def memory_return_check(server_context, give_back=None, collect=None, rss=None, 
     - once sessions have ended and none is left in the process: return_memory() (a full pass and
       malloc_trim), felt by nobody;
     - while students remain, only when the process has grown by ``growth_mb`` since the last full
-      pass: the pages of students who reloaded or left, and any other garbage in cycles, wait for
-      it, and the growth bounds what they can hold.
+      pass, beyond ``session_mb`` for each session more than it had then (what arriving students
+      need is not garbage): the pages of students who reloaded or left, and any other garbage in
+      cycles, wait for it, and the growth bounds what they can hold.
 
     Left to itself, CPython made a full pass each time the objects kept since the last one grew by a
     quarter: every one or two new sessions while a class arrived, a frozen page each time. A pass
     after every few ended sessions was also tried: it came in the middle of a class (a reload or
     two, plus the warm-up's sessions) and froze 13 students for 0.6 s."""
     measure = rss or rss_mb
-    seen = {"sessions": set(), "ended": False, "rss": measure()}
+    seen = {"sessions": set(), "ended": False, "rss": measure(), "count": 0}
 
     def check():
         now = {id(s) for s in server_context.sessions}
@@ -244,12 +247,12 @@ def memory_return_check(server_context, give_back=None, collect=None, rss=None, 
         size = measure()
         if seen["ended"] and not now:
             (give_back or return_memory)()
-        elif size is not None and seen["rss"] is not None and size - seen["rss"] >= growth_mb:
+        elif (size is not None and seen["rss"] is not None and
+              size - seen["rss"] - session_mb * max(0, len(now) - seen["count"]) >= growth_mb):
             (collect or gc.collect)()
         else:
             return
-        seen["ended"] = False
-        seen["rss"] = measure()
+        seen.update(ended=False, rss=measure(), count=len(now))
     return check
 
 

@@ -133,37 +133,44 @@ def test_memory_goes_back_once_the_last_session_of_the_process_has_ended():
     assert calls == [0]
 
 
-def test_with_students_remaining_a_full_collection_waits_for_the_process_to_grow():
+def test_with_students_remaining_a_full_collection_waits_for_enough_garbage():
     """With students still working, a full garbage collection (which freezes them all) runs only
-    once the process has grown by the limit, never because someone left."""
+    once the process has grown by the limit beyond what its present sessions need: not while a
+    class arrives, not for each student who leaves."""
     from types import SimpleNamespace
 
     from app import app_hooks
 
     collected, returned, size = [], [], [500.0]
     people = [object() for _ in range(12)]
-    context = SimpleNamespace(sessions=list(people))
+    context = SimpleNamespace(sessions=[])      # the server starts empty
     check = app_hooks.memory_return_check(context, give_back=lambda: returned.append(1),
                                           collect=lambda: collected.append(len(context.sessions)),
-                                          rss=lambda: size[0], growth_mb=100.0)
+                                          rss=lambda: size[0], growth_mb=100.0, session_mb=16.0)
     check()
-    for left in range(1, 10):         # nine leave, one at a time: no collection
+    context.sessions = list(people)             # a class of twelve arrives: 12 x 16 MB are theirs
+    size[0] = 500.0 + 12 * 16.0 + 50.0          # and 50 MB more
+    check()
+    for left in range(1, 4):          # three leave: their pages (48 MB) are garbage, 98 MB in all
         context.sessions = people[left:]
         check()
     assert collected == [] and returned == []
-    size[0] = 599.0                   # growth below the limit
+    context.sessions = people[4:]     # the fourth: 114 MB beyond what the eight remaining need
     check()
-    assert collected == []
-    size[0] = 600.0                   # 100 MB since the start: one collection, with three still there
+    assert collected == [8]
+    context.sessions = people[6:]     # counted afresh from the collection
     check()
-    assert collected == [3]
-    check()                           # measured again after collecting: nothing to do
-    size[0] = 690.0
+    assert collected == [8]
+    context.sessions = people[6:] + [object() for _ in range(5)]    # five arrive: three more than at the collection
+    size[0] += 3 * 16.0 + 99.0
     check()
-    assert collected == [3] and returned == []
+    assert collected == [8]
+    size[0] += 1.0
+    check()
+    assert collected == [8, 11] and returned == []
     context.sessions = []             # the last students leave: memory goes back, no extra collection
     check()
-    assert returned == [1] and collected == [3]
+    assert returned == [1] and collected == [8, 11]
     check()
     assert returned == [1]
 
