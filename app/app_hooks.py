@@ -38,7 +38,9 @@ full collections CPython would start on its own are left to ``memory_return_chec
 seconds by ``start_memory_return``: a full collection freezes every student of the process, so it
 runs when the last student of the process has left (then also handing freed memory back to the
 operating system with glibc's ``malloc_trim``), or when the process has grown by 192 MB since the
-last one, beyond what its new sessions need.
+last one, beyond 16 MB for each session it has gained meanwhile. Panel's own collection after
+each session's end is switched off too. (Where the process size cannot be read, without
+``/proc``, CPython keeps its own rule.)
 
 Diagnostics: with ``KX_DIAGNOSTICS=SECONDS`` in the environment every server process logs a line
 ``kx-diagnostics pid=... sessions=... connected=... periodic_callbacks=... tasks=... threads=...
@@ -245,6 +247,8 @@ def memory_return_check(server_context, give_back=None, collect=None, rss=None, 
         seen["ended"] = seen["ended"] or bool(seen["sessions"] - now)
         seen["sessions"] = now
         size = measure()
+        if seen["rss"] is None:         # no reading at the start (or the last one failed): from now
+            seen.update(rss=size, count=len(now))
         if seen["ended"] and not now:
             (give_back or return_memory)()
         elif (size is not None and seen["rss"] is not None and
@@ -257,12 +261,21 @@ def memory_return_check(server_context, give_back=None, collect=None, rss=None, 
 
 
 def take_over_full_collections():
-    """Stop CPython's own full garbage collections (the oldest generation's threshold out of reach);
-    the young generations are collected as before. memory_return_check decides when a full pass
-    runs. Returns the thresholds set."""
+    """Stop the full garbage collections that CPython (the oldest generation's threshold out of
+    reach; the young generations are collected as before) and Panel (a gc.collect() on the event
+    loop 5 s after each session's document is destroyed, however many students remain) would start;
+    memory_return_check decides when a full pass runs. Returns the thresholds set."""
+    from panel.io import document
+
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, FULL_COLLECTIONS_OFF)
+    document._garbage_collect = _leave_to_memory_return_check
     return gc.get_threshold()
+
+
+def _leave_to_memory_return_check():
+    """Stands in for Panel's collection after a session's end: memory_return_check collects when
+    the process is empty or has grown enough."""
 
 
 def start_memory_return(server_context, every=MEMORY_RETURN_S):
@@ -350,26 +363,24 @@ def gc_pauses():
     `` gc_ms=... gc_max_ms=... gc_full=...`` for the passes since its last call: total and longest
     pause in milliseconds and the number of full (oldest-generation) collections. A collection
     holds the interpreter, so on a served process it freezes the event loop and every student."""
-    state = {"start": 0.0, "total": 0.0, "max": 0.0, "full": 0}
+    state = {"start": 0.0, "passes": []}
 
     def timer(phase, info):
         # Runs with the GIL held, inside the collection: no other Python code runs meanwhile.
         if phase == "start":
             state["start"] = time.perf_counter()
             return
-        pause = time.perf_counter() - state["start"]
-        state["total"] += pause
-        state["max"] = max(state["max"], pause)
-        if info.get("generation") == 2:
-            state["full"] += 1
+        state["passes"].append((time.perf_counter() - state["start"], info.get("generation") == 2))
 
     gc.callbacks.append(timer)
 
     def since_last():
-        text = (f" gc_ms={state['total'] * 1000:.0f} gc_max_ms={state['max'] * 1000:.0f} "
-                f"gc_full={state['full']}")
-        state.update(total=0.0, max=0.0, full=0)
-        return text
+        # Take the list and leave a fresh one in one step: a pass that ends meanwhile lands in one
+        # of the two, so none is lost (a lock could deadlock: a collection can start while held).
+        passes, state["passes"] = state["passes"], []
+        pauses = [pause for pause, _ in passes]
+        return (f" gc_ms={sum(pauses) * 1000:.0f} gc_max_ms={max(pauses, default=0.0) * 1000:.0f} "
+                f"gc_full={sum(1 for _, full in passes if full)}")
     return since_last
 
 
@@ -416,7 +427,8 @@ def on_server_loaded(server_context):
     kan_core.warmup()
     log.info("kan_core kernels warmed up in %.2f s.", time.perf_counter() - start)
     settle_startup_objects()
-    take_over_full_collections()
+    if rss_mb() is not None:        # the policy measures growth; without /proc, CPython's own rule stays
+        take_over_full_collections()
     start_memory_return(server_context)
     start_diagnostics(server_context)
 

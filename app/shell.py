@@ -369,6 +369,7 @@ class Lesson:
         notice = " ".join(n for n in (notice, problem) if n) or None
         if self.presenting:
             self._kept = []
+            view.visible = True         # it may have been kept hidden; a page without an explorer shows it
             views = [self._presented(slug, view)]
         else:
             views = self._keep(slug)
@@ -388,7 +389,9 @@ class Lesson:
         chapters shown before it, hidden. A kept chapter comes back at once, as the reader left it,
         without the server building its page again and the browser drawing it from scratch (with a
         class flipping between two chapters, those rebuilds were most of the server's work);
-        older ones leave the page, so a session holds a bounded number of built pages."""
+        older ones leave the page, so a session's document holds the models of at most KEEP_VIEWS
+        chapters (the Panel objects of every chapter visited stay cached in _views, as before).
+        Presentation mode keeps nothing."""
         self._last_shown[slug] = next(self._clock)
         if slug not in self._kept:
             self._kept.append(slug)

@@ -82,8 +82,8 @@ _SERVERS = itertools.count()   # numbers each server's log file, see Classroom
 DIAG = re.compile(r"kx-diagnostics pid=(\d+) sessions=(\d+) connected=(\d+) periodic_callbacks=(\d+) "
                   r"tasks=(\d+) threads=(\d+) rss_mb=(\S+)(?: lessons=(\d+) explorables=(\d+))?")
 # The same lines with the log's time stamp and the garbage collector's figures.
-DIAG_TIMED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?kx-diagnostics pid=(\d+) .*?"
-                        r"gc_max_ms=(\d+) gc_full=(\d+)", re.M)
+DIAG_TIMED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?kx-diagnostics pid=(\d+) "
+                        r"sessions=(\d+) .*?gc_max_ms=(\d+) gc_full=(\d+)", re.M)
 # A line of the server log that reports trouble: a traceback, an error or exception, or an HTTP
 # answer 4xx/5xx. (Diagnostics lines and the orderly shutdown message are not trouble.)
 TROUBLE = re.compile(r"traceback|error|exception|uncaught|critical|\b[45]\d\d (GET|POST|HEAD)\b", re.I)
@@ -333,20 +333,22 @@ class Classroom:
         """What held the server processes' event loops, from the diagnostics lines logged after the
         offsets ``after`` (one a second per process, written on the event loop): the longest time
         a line came late ("stall", in seconds beyond the period), how many came over a second late,
-        and the garbage collector's passes (full collections, the longest pause in ms)."""
+        and the garbage collector's passes (full collections, the longest pause in ms), counted
+        while the process had sessions (the pass after the last student left freezes nobody)."""
         figures = {"loop_stall_max_s": 0.0, "loop_stalls_over_1s": 0, "gc_full": 0, "gc_pause_max_ms": 0}
         for i, text in enumerate(self.logs()):
             last = {}
             for match in DIAG_TIMED.finditer(text, after[i] if after else 0):
-                stamp, pid, gc_max, gc_full = match.groups()
+                stamp, pid, sessions, gc_max, gc_full = match.groups()
                 when = datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f")
                 if pid in last:
                     late = (when - last[pid]).total_seconds() - self.diagnostics_every
                     figures["loop_stall_max_s"] = round(max(figures["loop_stall_max_s"], late), 1)
                     figures["loop_stalls_over_1s"] += late > 1.0
                 last[pid] = when
-                figures["gc_full"] += int(gc_full)
-                figures["gc_pause_max_ms"] = max(figures["gc_pause_max_ms"], int(gc_max))
+                if int(sessions) > 0:
+                    figures["gc_full"] += int(gc_full)
+                    figures["gc_pause_max_ms"] = max(figures["gc_pause_max_ms"], int(gc_max))
         return figures
 
     def wait_idle(self, timeout=90.0, need_objects=False):
@@ -734,7 +736,7 @@ def report(f, out=print):
         + ", ".join(f"{t:.0f} s: {ms}" for t, ms in f.get("probe_slowest", [])))
     out(f"  students' own releases: p50 {f['student_release_p50']:.0f} ms, p95 {f['student_release_p95']:.0f} ms")
     out(f"  server event loops (from the diagnostics lines): longest stall {f['loop_stall_max_s']:.1f} s, "
-        f"{f['loop_stalls_over_1s']} over 1 s; {f['gc_full']} full garbage collections, the longest "
+        f"{f['loop_stalls_over_1s']} over 1 s; {f['gc_full']} full garbage collections with students connected, the longest "
         f"{f['gc_pause_max_ms']} ms")
     out(f"  server log: {len(f['trouble'])} error lines" + (f": {f['trouble'][:5]}" if f["trouble"] else ""))
     out(f"  memory (RSS of all server processes; PSS in brackets): cold {f['memory_cold_mb']:.0f} MB, "

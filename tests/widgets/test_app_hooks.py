@@ -176,13 +176,19 @@ def test_with_students_remaining_a_full_collection_waits_for_enough_garbage():
 
 
 def test_the_served_process_freezes_its_startup_objects_and_leaves_full_collections_to_the_check():
+    """Neither CPython's rule nor Panel's collection 5 s after each session's end (which came with
+    17 students still connected: 0.7 s) starts a full pass in a served process."""
     import gc
     import subprocess
     import sys
 
-    code = ("import gc\nfrom app import app_hooks\n"
+    code = ("import gc\nfrom app import app_hooks\nfrom panel.io import document\n"
             "frozen = app_hooks.settle_startup_objects()\n"
-            "print(frozen, gc.get_freeze_count(), *app_hooks.take_over_full_collections())\n")
+            "thresholds = app_hooks.take_over_full_collections()\n"
+            "calls = []\ngc.collect = lambda *args: calls.append(1)\n"
+            "document._garbage_collect()\n"      # what Panel schedules after every session's end
+            "assert document._garbage_collect is app_hooks._leave_to_memory_return_check and not calls\n"
+            "print(frozen, gc.get_freeze_count(), *thresholds)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     assert out.returncode == 0, out.stderr
@@ -190,3 +196,18 @@ def test_the_served_process_freezes_its_startup_objects_and_leaves_full_collecti
     assert min(frozen, count) > 100_000       # the libraries' objects, walked by no full collection
     assert (young, middle) == gc.get_threshold()[:2]    # the young generations as before
     assert oldest >= 10**9
+
+
+def test_without_a_size_at_the_start_the_first_reading_becomes_the_baseline():
+    from types import SimpleNamespace
+
+    from app import app_hooks
+
+    collected, readings = [], iter([None, 400.0, 650.0, 650.0])
+    context = SimpleNamespace(sessions=[object()])
+    check = app_hooks.memory_return_check(context, collect=lambda: collected.append(1),
+                                          rss=lambda: next(readings), growth_mb=192.0, session_mb=16.0)
+    check()                           # 400 MB: now the baseline
+    assert collected == []
+    check()                           # 250 MB more with the same session: collect
+    assert collected == [1]

@@ -144,14 +144,34 @@ def test_the_chapter_before_stays_built_and_hidden_and_older_ones_leave_the_page
     assert "A sentence." in notice.object and lesson.shown is snap and len(views) == 2
 
 
-def test_a_hidden_lab_knows_it_is_off_screen():
+def test_a_hidden_lab_knows_it_is_off_screen_and_does_not_draw():
+    from bokeh.document import Document
+
     lesson = Lesson(requested="training-lab")
+    lesson.page.server_doc(Document())          # the page's models exist, as in a served session
     lab = lesson.explorer("training-lab")
-    assert lab.on_screen
+    lab._served = True
+    assert lab.on_screen and lab._visible()
     lesson.show("spline-edge")
-    assert not lab.on_screen and lesson.explorer("training-lab") is lab
+    assert not lab.on_screen and not lab._visible(), "a hidden lab must not draw"
+    assert lesson.explorer("training-lab") is lab and lab._layout._models, "kept, models and all"
     lesson.show("training-lab")
-    assert lab.on_screen
+    assert lab.on_screen and lab._visible()
+
+
+def test_a_page_kept_hidden_is_shown_in_presentation_mode():
+    """The introduction has no explorer, so presentation mode shows its whole view: after being kept
+    hidden (the reader went to chapter 1), Previous must not bring back an empty page."""
+    lesson = Lesson(requested="", chapters=FAKE, state={})
+    intro_view = lesson.shown
+    lesson.show("hero")
+    assert not intro_view.visible
+    lesson.present_toggle.value = True
+    lesson._go(INTRO)
+    [presented] = lesson.body.objects
+    assert "kx-present" in presented.css_classes and intro_view in presented.objects and intro_view.visible
+    lesson.present_toggle.value = False         # back: the kept pages again, the introduction shown
+    assert lesson.shown is intro_view and intro_view.visible
 
 
 def test_each_session_builds_its_own_views():
