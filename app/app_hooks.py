@@ -278,6 +278,12 @@ def _leave_to_memory_return_check():
     the process is empty or has grown enough."""
 
 
+# Panel refuses to schedule a task whose function comes from an application's own code (a
+# ``bokeh_app_...`` module, as `panel serve` loads this file), lest it hold a session's state; this
+# one holds nothing, and refusing it broke every session's end.
+_leave_to_memory_return_check.__module__ = "kan_app.gc_policy"
+
+
 def start_memory_return(server_context, every=MEMORY_RETURN_S):
     """Every ``every`` seconds, memory_return_check; returns the callback."""
     from tornado.ioloop import PeriodicCallback
