@@ -732,7 +732,7 @@ def report(f, out=print):
         f"p95 {f['probe_idle_p95']:.0f} ms; with every student active p50 {f['probe_p50']:.0f} ms, "
         f"p95 {f['probe_p95']:.0f} ms, max {f['probe_max']:.0f} ms (n = {f['probe_n']}); whole run p50 "
         f"{f['probe_run_p50']:.0f} ms, p95 {f['probe_run_p95']:.0f} ms (n = {f['probe_run_n']})")
-    out(f"  slowest probe changes while every student was active (s into that stretch, ms): "
+    out("  slowest probe changes while every student was active (s into that stretch, ms): "
         + ", ".join(f"{t:.0f} s: {ms}" for t, ms in f.get("probe_slowest", [])))
     out(f"  students' own releases: p50 {f['student_release_p50']:.0f} ms, p95 {f['student_release_p95']:.0f} ms")
     out(f"  server event loops (from the diagnostics lines): longest stall {f['loop_stall_max_s']:.1f} s, "
