@@ -226,7 +226,7 @@ def memory_return_check(server_context, give_back=None, collect=None, rss=None, 
     """The check start_memory_return runs; it also decides when the garbage collector makes a full
     pass (take_over_full_collections leaves that to it). A full pass holds the interpreter, so every
     student of the process waits for it (1.3-1.4 s in a profile of a served process with 15
-    students; 0.4-0.6 s once the startup objects are frozen):
+    students; 0.4-0.5 s once the startup objects are frozen):
 
     - once sessions have ended and none is left in the process: return_memory() (a full pass and
       malloc_trim), felt by nobody;

@@ -675,7 +675,8 @@ def _summarise(results, probe):
     ends = [r["active_until"] for r in results if "active_until" in r]
     # "every student active": after the last one started dragging and before the first one stopped
     window = (max(starts), min(ends)) if starts and ends and max(starts) < min(ends) else None
-    loaded = [ms for t, ms in probe.samples if window and window[0] <= t <= window[1]]
+    during = [(t, ms) for t, ms in probe.samples if window and window[0] <= t <= window[1]]
+    loaded = [ms for _, ms in during]
     everything = [ms for _, ms in probe.samples]
     releases = [ms for r in results for ms in r.get("releases_ms", [])]
     return {
@@ -692,8 +693,7 @@ def _summarise(results, probe):
         "probe_p50": percentile(loaded, 50), "probe_p95": percentile(loaded, 95), "probe_max": max(loaded, default=0),
         "probe_n": len(loaded),
         # the slowest changes while every student was active: (seconds into that stretch, ms)
-        "probe_slowest": sorted(((round(t - window[0], 1), round(ms)) for t, ms in probe.samples
-                                 if window and window[0] <= t <= window[1]), key=lambda p: -p[1])[:5],
+        "probe_slowest": sorted(((round(t - window[0], 1), round(ms)) for t, ms in during), key=lambda p: -p[1])[:5],
         "probe_run_p50": percentile(everything, 50), "probe_run_p95": percentile(everything, 95),
         "probe_run_n": len(everything),
         "probe_failures": probe.failures,
