@@ -13,8 +13,8 @@ import math
 import numpy as np
 
 from . import bspline
-from .kernels import (BASE_KINDS, all_finite, layer_backward, layer_basis, layer_forward, network_loss_grad,
-                      pad_coef, symbolic_backward, symbolic_forward)
+from .kernels import (BASE_KINDS, all_finite, layer_backward, layer_basis, layer_forward, network_loss_grad, pad_coef,
+                      residual_squares, symbolic_backward, symbolic_forward)
 from .expression import Sum, SymbolicExpression
 from .symbolic import SYMBOLIC_LIB, suggest_symbolic
 
@@ -351,16 +351,9 @@ class KAN:
         take the layer-by-layer path rather than wait for the compiler mid-lesson."""
         def tup(name, dtype=_F64):
             return tuple(_kernel_array(getattr(layer, name), dtype) for layer in self.layers)
-        N = x.shape[0]
-        R = np.empty(N * y.shape[1])
-        flat = network_loss_grad(x, y, self.k, bspline.uniform_basis_poly(self.k), BASE_KINDS[self.base],
-                                 tup("grid"), tup("coef"), tup("scale_base"), tup("scale_sp"), tup("mask"),
-                                 tup("symbolic_mask"), tup("symbolic_codes", _I64), tup("affine"), CHUNK, R)
-        nL = y.shape[1]
-        total = 0.0
-        for start in range(0, N, CHUNK):
-            block = R[nL * start:nL * min(N, start + CHUNK)]
-            total += float(np.sum(block * block))
+        total, flat = network_loss_grad(x, y, self.k, bspline.uniform_basis_poly(self.k), BASE_KINDS[self.base],
+                                        tup("grid"), tup("coef"), tup("scale_base"), tup("scale_sp"), tup("mask"),
+                                        tup("symbolic_mask"), tup("symbolic_codes", _I64), tup("affine"), CHUNK)
         return total / y.size, flat
 
     def _split_flat(self, flat):
@@ -399,8 +392,8 @@ class KAN:
                 caches.append(layer.basis_cache(h, want_d=l > 0))
                 h, e = layer.forward_t(h, want_edges=bool(lamb), cache=caches[-1])
                 edges.append(e)
-            diff = h - ysT
-            total += float(np.sum(diff * diff))
+            diff = np.ascontiguousarray(h - ysT)
+            total += residual_squares(diff)
             if lamb:
                 reg, dedges = sparsity_penalty(edges, lamb_l1, lamb_entropy)
                 total += lamb * reg * y.size

@@ -314,18 +314,39 @@ def test_prune_removes_dead_hidden_nodes_and_weak_edges():
 
 # -- the kernels' own arithmetic -----------------------------------------------------------------
 
-def test_vectorised_exp_is_within_two_ulp_of_numpy_and_clamps_far_out():
-    from kan_core.kernels import exp_neg_column
+def ulps(got, ref):
+    """|got - ref| in units of the last place of ref, ref in long double."""
+    step = np.spacing(np.abs(ref.astype(np.float64))).astype(np.longdouble)
+    return np.abs((got.astype(np.longdouble) - ref) / step).astype(np.float64)
+
+
+def test_vectorised_silu_and_its_derivative_are_within_three_ulp_and_stay_finite_far_out():
+    from kan_core.kernels import silu_column
     rng = np.random.default_rng(0)
-    x = np.concatenate([rng.uniform(-700, 700, 20000), rng.uniform(-1, 1, 20000),
-                        [0.0, -0.0, 1e-300, -708.0, 708.0, np.log(2) / 2, -np.log(2) / 2]])
-    out = np.empty_like(x)
-    exp_neg_column(x, out, np.empty(x.size, dtype=np.int64))
-    np.testing.assert_allclose(out, np.exp(-x), rtol=4.5e-16, atol=0)
+    x = np.concatenate([rng.uniform(-700, 700, 20000), rng.uniform(-5, 5, 20000), rng.uniform(-1e-3, 1e-3, 2000),
+                        [0.0, -0.0, 1e-300, -700.0, 700.0, np.log(2) / 2, -np.log(2) / 2]])
+    silu, dsilu = np.empty_like(x), np.empty_like(x)
+    silu_column(x, silu, dsilu, True, np.empty(x.size, dtype=np.int64))
+    xl = x.astype(np.longdouble)  # the reference in extended precision
+    with np.errstate(over="ignore"):
+        sig = 1 / (1 + np.exp(-xl))
+    ref, dref = xl * sig, sig * (1 + xl * (1 - sig))
+    normal = np.abs(ref) > 1e-290
+    assert ulps(silu, ref)[normal].max() <= 3.0
+    # the derivative sig * (1 + x (1 - sig)) cancels near its zero (x about -1.28) and, for large
+    # x, multiplies the rounding of 1 - sig by x: close in absolute terms (sig rounded correctly
+    # would give 2e-15 at worst), and in relative terms in the left tail, where it is tiny
+    assert np.abs(dsilu - dref.astype(np.float64)).max() < 1e-14
+    assert ulps(dsilu, dref)[normal & (x < -4)].max() <= 8.0
+    # without the derivative the values are the same numbers
+    alone = np.empty_like(x)
+    silu_column(x, alone, np.empty_like(x), False, np.empty(x.size, dtype=np.int64))
+    np.testing.assert_array_equal(alone, silu)
     far = np.array([-1e6, -800.0, 800.0, 1e6])
-    out = np.empty_like(far)
-    exp_neg_column(far, out, np.empty(far.size, dtype=np.int64))
-    assert np.all(np.isfinite(out)) and out[0] == out[1] > 1e307 and 0 < out[3] == out[2] < 1e-307
+    out, dout = np.empty_like(far), np.empty_like(far)
+    silu_column(far, out, dout, True, np.empty(far.size, dtype=np.int64))
+    assert np.all(np.isfinite(out)) and np.all(np.isfinite(dout))
+    assert out[2] == 800.0 and out[3] == 1e6 and dout[3] == 1.0 and -1e-290 < out[0] <= 0.0
 
 
 @pytest.mark.parametrize("G", [1, 3, 7, 48])
