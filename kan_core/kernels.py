@@ -198,6 +198,10 @@ def layer_forward(span, V, dV, B, cpad, scale_base, scale_sp, mask, YT, E, SP, D
         B_i = B[i]
         V_i = V[i]
         dV_i = dV[i]
+        # the rows of the cubic case, taken once per input (each view costs reference counting);
+        # any valid rows for other k, where they go unused
+        V0, V1, V2, V3 = V_i[0], V_i[min(1, k)], V_i[min(2, k)], V_i[min(3, k)]
+        D0, D1, D2, D3 = dV_i[0], dV_i[min(1, k)], dV_i[min(2, k)], dV_i[min(3, k)]
         for j in range(n_out):
             mk = mask[i, j]
             if mk == 0.0:
@@ -208,10 +212,8 @@ def layer_forward(span, V, dV, B, cpad, scale_base, scale_sp, mask, YT, E, SP, D
             y = YT[j]
             if k == 3 and keep_sp and not want_edges:
                 # training: the common case gets loops of its own, free of per-sample branches
-                V0, V1, V2, V3 = V_i[0], V_i[1], V_i[2], V_i[3]
                 S = SP[i, j]
                 if keep_dsp:
-                    D0, D1, D2, D3 = dV_i[0], dV_i[1], dV_i[2], dV_i[3]
                     D = DSP[i, j]
                     for n in range(N):
                         s = np.uint64(sp_i[n])
@@ -227,14 +229,11 @@ def layer_forward(span, V, dV, B, cpad, scale_base, scale_sp, mask, YT, E, SP, D
                 for n in range(N):
                     y[n] += wb * B_i[n] + ws * S[n]
             elif k == 3 and not (keep_sp or keep_dsp or want_edges):  # a plain evaluation
-                V0, V1, V2, V3 = V_i[0], V_i[1], V_i[2], V_i[3]
                 for n in range(N):
                     s = np.uint64(sp_i[n])
                     y[n] += wb * B_i[n] + ws * (c[s] * V0[n] + c[s + _1] * V1[n] + c[s + _2] * V2[n]
                                                 + c[s + _3] * V3[n])
             elif k == 3:
-                V0, V1, V2, V3 = V_i[0], V_i[1], V_i[2], V_i[3]
-                D0, D1, D2, D3 = dV_i[0], dV_i[1], dV_i[2], dV_i[3]
                 for n in range(N):
                     s = np.uint64(sp_i[n])
                     c0, c1, c2, c3 = c[s], c[s + _1], c[s + _2], c[s + _3]
