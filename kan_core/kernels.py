@@ -282,6 +282,18 @@ def dot(a, b):
     return (s0 + s1) + (s2 + s3)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _scatter_cubic(e, n, span, work, ssp, V0, V1, V2, V3):
+    """Add sample n's share of the coefficient gradient, its weight times its four cubic basis
+    values, to the coefficient row e at its span."""
+    s = np.uint64(span[n])
+    w = work[n] * ssp
+    e[s] += w * V0[n]
+    e[s + _1] += w * V1[n]
+    e[s + _2] += w * V2[n]
+    e[s + _3] += w * V3[n]
+
+
 @njit(cache=True, nogil=True)
 def layer_backward(span, V, B, dB, SP, DSP, dYT, dE, scale_base, scale_sp, mask, want_dx,
                    dXT, dcpad, dscale_base, dscale_sp, work):
@@ -299,6 +311,10 @@ def layer_backward(span, V, B, dB, SP, DSP, dYT, dE, scale_base, scale_sp, mask,
     dscale_sp[:] = 0.0
     if want_dx:
         dXT[:] = 0.0
+    # four partial sums of the coefficient gradient, over samples n = 0, 1, 2, 3 (mod 4): the
+    # scatter's read-modify-writes of neighbouring samples then seldom wait for each other
+    acc = np.empty((4, dcpad.shape[2]))
+    e0, e1, e2, e3 = acc[0], acc[1], acc[2], acc[3]
     for i in range(n_in):
         sp_i = span[i]
         B_i = B[i]
@@ -330,16 +346,20 @@ def layer_backward(span, V, B, dB, SP, DSP, dYT, dE, scale_base, scale_sp, mask,
                     dx[n] += work[n] * (sb * dB_i[n] + ssp * D[n])
             dscale_base[i, j] = acc_b
             dscale_sp[i, j] = acc_sp
-            # Pass 2 (a scatter, so scalar): the coefficient gradient.
+            # Pass 2 (a scatter, so scalar): the coefficient gradient, in four partial sums.
             if k == 3:
                 V0, V1, V2, V3 = V_i[0], V_i[1], V_i[2], V_i[3]
-                for n in range(N):
-                    s = np.uint64(sp_i[n])
-                    w = work[n] * ssp
-                    dc[s] += w * V0[n]
-                    dc[s + _1] += w * V1[n]
-                    dc[s + _2] += w * V2[n]
-                    dc[s + _3] += w * V3[n]
+                acc[:] = 0.0
+                top = N - N % 4
+                for n in range(0, top, 4):
+                    _scatter_cubic(e0, n, sp_i, work, ssp, V0, V1, V2, V3)
+                    _scatter_cubic(e1, n + 1, sp_i, work, ssp, V0, V1, V2, V3)
+                    _scatter_cubic(e2, n + 2, sp_i, work, ssp, V0, V1, V2, V3)
+                    _scatter_cubic(e3, n + 3, sp_i, work, ssp, V0, V1, V2, V3)
+                for n in range(top, N):
+                    _scatter_cubic(e0, n, sp_i, work, ssp, V0, V1, V2, V3)
+                for m in range(dc.shape[0]):
+                    dc[m] = (e0[m] + e1[m]) + (e2[m] + e3[m])
             else:
                 for n in range(N):
                     s = np.uint64(sp_i[n])
