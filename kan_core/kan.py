@@ -9,6 +9,7 @@ Names and array layouts follow pykan so results can be compared number for numbe
     layer.mask        (n_in, n_out)   1 live, 0 pruned
 """
 import math
+import operator
 
 import numpy as np
 
@@ -75,13 +76,19 @@ def check_x(x, n_in):
     return np.ascontiguousarray(x)
 
 
-def _kernel_array(a, dtype):
-    """``a`` as the compiled training pass takes every layer's arrays (C-contiguous, writable,
-    of one dtype, so that a tuple of them has one type): as it is, or a copy."""
-    flags = a.flags
-    if a.dtype != dtype or not (flags.c_contiguous and flags.writeable):
-        a = np.array(a, dtype=dtype, order="C")
-    return a
+# The layers' arrays the compiled training pass takes, one tuple per name, and their dtypes.
+KERNEL_ARRAYS = (("grid", _F64), ("coef", _F64), ("scale_base", _F64), ("scale_sp", _F64), ("mask", _F64),
+                 ("symbolic_mask", _F64), ("symbolic_codes", _I64), ("affine", _F64))
+
+
+def _kernel_view(a, dtype):
+    """``a`` as the compiled training pass takes a layer's array: C-contiguous, of one dtype and
+    read-only whatever the layer's own flags (so that a tuple of them has one type). Returns
+    (array, shared): a view of ``a`` when it already has that dtype and order, else a copy."""
+    shared = a.dtype == dtype and a.flags.c_contiguous
+    out = a.view() if shared else np.array(a, dtype=dtype, order="C")
+    out.flags.writeable = False
+    return out, shared
 
 
 def _flat_parts(layer, arrays):
@@ -349,12 +356,31 @@ class KAN:
         compiled code is specialised on the depth (the layers' arrays travel as tuples), so it
         serves the depths in FUSED_DEPTHS, which warmup compiles; deeper models (only by import)
         take the layer-by-layer path rather than wait for the compiler mid-lesson."""
-        def tup(name, dtype=_F64):
-            return tuple(_kernel_array(getattr(layer, name), dtype) for layer in self.layers)
         total, flat = network_loss_grad(x, y, self.k, bspline.uniform_basis_poly(self.k), BASE_KINDS[self.base],
-                                        tup("grid"), tup("coef"), tup("scale_base"), tup("scale_sp"), tup("mask"),
-                                        tup("symbolic_mask"), tup("symbolic_codes", _I64), tup("affine"), CHUNK)
+                                        *self._kernel_tuples(), CHUNK)
         return total / y.size, flat
+
+    def _kernel_tuples(self):
+        """The layers' arrays for the compiled training pass, one tuple per name in KERNEL_ARRAYS.
+        Built once and reused for as long as every layer holds the same array objects: they are
+        read-only views sharing the layers' memory, so changes made in place show through, and an
+        array replaced by another makes a new set. Arrays of another dtype or order go as copies,
+        made afresh on every call."""
+        layers = self.layers
+        current = [getattr(layer, name) for name, _ in KERNEL_ARRAYS for layer in layers]
+        cached = self.__dict__.get("_kernel_cache")
+        if cached is not None and len(cached[0]) == len(current) and all(map(operator.is_, cached[0], current)):
+            return cached[1]
+        L = len(layers)
+        views = []
+        all_shared = True
+        for idx, a in enumerate(current):
+            view, shared = _kernel_view(a, KERNEL_ARRAYS[idx // L][1])
+            views.append(view)
+            all_shared = all_shared and shared
+        tuples = tuple(tuple(views[g * L:(g + 1) * L]) for g in range(len(KERNEL_ARRAYS)))
+        self._kernel_cache = (current, tuples) if all_shared else None
+        return tuples
 
     def _split_flat(self, flat):
         """A flat vector ordered as get_params() as a list per layer of dicts shaped like the
@@ -445,6 +471,7 @@ class KAN:
     def copy(self):
         new = object.__new__(KAN)
         new.__dict__.update(self.__dict__)
+        new._kernel_cache = None
         new.width = list(self.width)
         new.layers = [layer.copy() for layer in self.layers]
         return new

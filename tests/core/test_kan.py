@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kan_core.kan import KAN
+from kan_core.kan import KAN, _flat_parts
 
 
 def ref_basis(x, t, k):
@@ -365,6 +365,8 @@ def test_kernel_helpers_all_finite_and_dot():
         b = a.copy()
         b[7] = bad
         assert not all_finite(b)
+        assert not all_finite(b[1::2]) and all_finite(b[::2])   # strided views
+        assert not all_finite(np.stack([a, b]).T) and all_finite(np.stack([a, a]).T)
     for n in range(9):
         u, v = np.random.default_rng(n).normal(size=(2, n))
         assert dot(u, v) == pytest.approx(float(u @ v), rel=1e-14, abs=1e-14)
@@ -390,7 +392,7 @@ def test_the_one_call_training_pass_gives_the_layer_by_layer_numbers_bit_for_bit
     loss_ref, grads = model._loss_and_grad_layers(x, y)
     assert loss == loss_ref
     np.testing.assert_array_equal(flat, np.concatenate(
-        [part for layer, g in zip(model.layers, grads) for part in kan_module._flat_parts(layer, g)]))
+        [part for layer, g in zip(model.layers, grads) for part in _flat_parts(layer, g)]))
     split = model.loss_and_grad(x, y)[1]
     for got, want in zip(split, grads):
         for name in kan_module.GRAD_NAMES:
@@ -408,6 +410,45 @@ def test_layer_arrays_of_another_dtype_or_read_only_still_train_in_one_call():
     got = model.loss_and_flat_grad(x, y)
     assert got[0] == want[0]
     np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_the_compiled_pass_sees_every_change_to_the_layers_arrays():
+    """The compiled pass reuses read-only views of the layers' arrays between calls; a change made
+    in place, an array replaced, a flag flipped, a copied model and an array of another dtype must
+    each give the numbers the layer-by-layer path gives for the model as it is now."""
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-1, 1, (50, 2))
+    y = rng.normal(size=(50, 1))
+    model = randomised(KAN([2, 3, 1], grid=4, k=3), 8)
+
+    def check(m):
+        loss, flat = m.loss_and_flat_grad(x, y)
+        loss_ref, grads = m._loss_and_grad_layers(x, y)
+        assert loss == loss_ref
+        np.testing.assert_array_equal(flat, np.concatenate(
+            [part for layer, g in zip(m.layers, grads) for part in _flat_parts(layer, g)]))
+        return loss
+
+    first = check(model)
+    assert check(model) == first
+    model.layers[0].coef[1, 2, 3] += 0.5                      # in place
+    second = check(model)
+    assert second != first
+    model.layers[1].scale_sp = model.layers[1].scale_sp * 2   # replaced
+    third = check(model)
+    assert third != second
+    model.layers[0].mask[0, 1] = 0.0                          # in place, the mask
+    assert check(model) != third
+    model.layers[0].coef.setflags(write=False)                # a flag flipped on a shared array
+    fourth = check(model)
+    twin = model.copy()
+    twin.layers[1].coef[0, 0, :] = 1.0                        # the copy changes, the model does not
+    assert check(twin) != fourth and check(model) == fourth
+    model.layers[1].symbolic_codes = model.layers[1].symbolic_codes.astype(np.int32)  # copied each call
+    model.layers[1].scale_base[2, 0] = 3.0
+    assert check(model) != fourth
+    model.fix_symbolic(0, 1, 0, "sin", x=x)                     # a snapped edge
+    check(model)
 
 
 def test_a_model_deeper_than_the_compiled_depths_trains_layer_by_layer(monkeypatch):
