@@ -20,6 +20,7 @@ BASE_KINDS = {"silu": 0, "identity": 1, "zero": 2}
 # Offsets for coefficient indices. The passes index coefficient rows with unsigned spans: a signed
 # index makes numba test every access for a negative (wrap-around) index, which costs about a
 # third of a gather loop's time; spans are never negative.
+_0 = np.uint64(0)
 _1 = np.uint64(1)
 _2 = np.uint64(2)
 _3 = np.uint64(3)
@@ -199,6 +200,11 @@ def layer_forward(span, V, dV, B, cpad, scale_base, scale_sp, mask, YT, E, SP, D
     YT[:] = 0.0
     if want_edges:
         E[:] = 0.0
+    YT_f = YT.reshape(YT.size)
+    SP_f = SP.reshape(SP.size)
+    DSP_f = DSP.reshape(DSP.size)
+    cpad_f = cpad.reshape(cpad.size)
+    row = np.uint64(cpad.shape[2])
     for i in range(n_in):
         sp_i = span[i]
         B_i = B[i]
@@ -212,29 +218,33 @@ def layer_forward(span, V, dV, B, cpad, scale_base, scale_sp, mask, YT, E, SP, D
             mk = mask[i, j]
             if mk == 0.0:
                 continue
-            c = cpad[i, j]
             wb = mk * scale_base[i, j]
             ws = mk * scale_sp[i, j]
-            y = YT[j]
             if k == 3 and keep_sp and not want_edges:
-                # training: the common case gets loops of its own, free of per-sample branches
-                S = SP[i, j]
+                # Training, the common case, gets loops of its own, free of per-sample branches and
+                # of per-edge array views (each view costs two atomic reference-count updates):
+                # offsets into flat arrays, unsigned so numba adds no wrap-around test.
+                co = np.uint64(i * n_out + j) * row
+                so = np.uint64((i * n_out + j) * N)
+                yo = np.uint64(j * N)
                 if keep_dsp:
-                    D = DSP[i, j]
                     for n in range(N):
-                        s = np.uint64(sp_i[n])
-                        c0, c1, c2, c3 = c[s], c[s + _1], c[s + _2], c[s + _3]
-                        spv = c0 * V0[n] + c1 * V1[n] + c2 * V2[n] + c3 * V3[n]
-                        S[n] = spv
-                        D[n] = c0 * D0[n] + c1 * D1[n] + c2 * D2[n] + c3 * D3[n]
+                        s = co + np.uint64(sp_i[n])
+                        c0, c1, c2, c3 = cpad_f[s], cpad_f[s + _1], cpad_f[s + _2], cpad_f[s + _3]
+                        SP_f[so + np.uint64(n)] = c0 * V0[n] + c1 * V1[n] + c2 * V2[n] + c3 * V3[n]
+                        DSP_f[so + np.uint64(n)] = c0 * D0[n] + c1 * D1[n] + c2 * D2[n] + c3 * D3[n]
                 else:
                     for n in range(N):
-                        s = np.uint64(sp_i[n])
-                        S[n] = c[s] * V0[n] + c[s + _1] * V1[n] + c[s + _2] * V2[n] + c[s + _3] * V3[n]
+                        s = co + np.uint64(sp_i[n])
+                        SP_f[so + np.uint64(n)] = (cpad_f[s] * V0[n] + cpad_f[s + _1] * V1[n] + cpad_f[s + _2] * V2[n]
+                                                   + cpad_f[s + _3] * V3[n])
                 # the node sum in a loop of its own, which the compiler vectorises
                 for n in range(N):
-                    y[n] += wb * B_i[n] + ws * S[n]
-            elif k == 3 and not (keep_sp or keep_dsp or want_edges):  # a plain evaluation
+                    YT_f[yo + np.uint64(n)] += wb * B_i[n] + ws * SP_f[so + np.uint64(n)]
+                continue
+            c = cpad[i, j]
+            y = YT[j]
+            if k == 3 and not (keep_sp or keep_dsp or want_edges):  # a plain evaluation
                 for n in range(N):
                     s = np.uint64(sp_i[n])
                     y[n] += wb * B_i[n] + ws * (c[s] * V0[n] + c[s + _1] * V1[n] + c[s + _2] * V2[n]
@@ -273,18 +283,26 @@ def layer_forward(span, V, dV, B, cpad, scale_base, scale_sp, mask, YT, E, SP, D
 
 @njit(cache=True, nogil=True)
 def dot(a, b):
-    """sum_n a[n] * b[n] in four interleaved partial sums: a fixed order, so the same result on
-    every machine, and four independent chains, so it runs at the speed of a vectorised sum."""
-    N = a.shape[0]
+    """sum_n a[n] * b[n] over a's length: dot_at with no offset."""
+    return dot_at(a, b, _0, a.shape[0])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def dot_at(a, b, offset, N):
+    """sum_n a[n] * b[offset + n] for n < N, in four interleaved partial sums: a fixed order, so the
+    same result on every machine, and four independent chains, so it runs at the speed of a
+    vectorised sum. The offset (unsigned) lets the passes read a row of a flat array without
+    making a view of it."""
     s0 = s1 = s2 = s3 = 0.0
     top = N - N % 4
     for n in range(0, top, 4):
-        s0 += a[n] * b[n]
-        s1 += a[n + 1] * b[n + 1]
-        s2 += a[n + 2] * b[n + 2]
-        s3 += a[n + 3] * b[n + 3]
+        m = offset + np.uint64(n)
+        s0 += a[n] * b[m]
+        s1 += a[n + 1] * b[m + _1]
+        s2 += a[n + 2] * b[m + _2]
+        s3 += a[n + 3] * b[m + _3]
     for n in range(top, N):
-        s0 += a[n] * b[n]
+        s0 += a[n] * b[offset + np.uint64(n)]
     return (s0 + s1) + (s2 + s3)
 
 
@@ -307,9 +325,13 @@ def layer_backward(span, V, B, dB, SP, DSP, dYT, dE, scale_base, scale_sp, mask,
     per-edge dL/dphi (N, n_out, n_in), from the caches of layer_basis and the spline values SP
     (and, when want_dx, their derivatives DSP) kept by layer_forward. Writes the parameter
     gradients (dcpad padded like pad_coef's rows) and, when want_dx, dL/dX as dXT (n_in, N).
-    work: scratch of N floats."""
+    work: scratch of N floats.
+
+    Per edge the rows of the flat arrays are reached by unsigned offsets rather than views (each
+    view costs two atomic reference-count updates, which add up over many small edges)."""
     n_in, N = span.shape
     n_out = dcpad.shape[1]
+    row = dcpad.shape[2]
     k = V.shape[1] - 1
     has_dE = dE.shape[0] == N
     dcpad[:] = 0.0
@@ -317,46 +339,49 @@ def layer_backward(span, V, B, dB, SP, DSP, dYT, dE, scale_base, scale_sp, mask,
     dscale_sp[:] = 0.0
     if want_dx:
         dXT[:] = 0.0
+    dY_f = dYT.reshape(dYT.size)
+    SP_f = SP.reshape(SP.size)
+    DSP_f = DSP.reshape(DSP.size)
+    dc_f = dcpad.reshape(dcpad.size)
     # four partial sums of the coefficient gradient, over samples n = 0, 1, 2, 3 (mod 4): the
     # scatter's read-modify-writes of neighbouring samples then seldom wait for each other
-    acc = np.empty((4, dcpad.shape[2]))
+    acc = np.empty((4, row))
+    acc_f = acc.reshape(acc.size)
     e0, e1, e2, e3 = acc[0], acc[1], acc[2], acc[3]
+    top = N - N % 4
     for i in range(n_in):
         sp_i = span[i]
         B_i = B[i]
         dB_i = dB[i]
         V_i = V[i]
         dx = dXT[i]
+        V0, V1, V2, V3 = V_i[0], V_i[min(1, k)], V_i[min(2, k)], V_i[min(3, k)]
         for j in range(n_out):
             mk = mask[i, j]
             if mk == 0.0:
                 continue
-            dc = dcpad[i, j]
             sb = scale_base[i, j]
             ssp = scale_sp[i, j]
-            g_j = dYT[j]
-            S = SP[i, j]
+            go = np.uint64(j * N)
+            so = np.uint64((i * n_out + j) * N)
+            co = (i * n_out + j) * row
             # Pass 1 (streams, vectorised): the scale gradients, dL/dx, and each sample's weight
             # for the coefficient gradient in work.
             if has_dE:
                 for n in range(N):
-                    work[n] = (g_j[n] + dE[n, j, i]) * mk
+                    work[n] = (dY_f[go + np.uint64(n)] + dE[n, j, i]) * mk
             else:
                 for n in range(N):
-                    work[n] = g_j[n] * mk
-            acc_b = dot(work, B_i)
-            acc_sp = dot(work, S)
+                    work[n] = dY_f[go + np.uint64(n)] * mk
+            dscale_base[i, j] = dot_at(work, B_i, _0, N)
+            dscale_sp[i, j] = dot_at(work, SP_f, so, N)
             if want_dx:
-                D = DSP[i, j]
                 for n in range(N):
-                    dx[n] += work[n] * (sb * dB_i[n] + ssp * D[n])
-            dscale_base[i, j] = acc_b
-            dscale_sp[i, j] = acc_sp
-            # Pass 2 (a scatter, so scalar): the coefficient gradient, in four partial sums.
+                    dx[n] += work[n] * (sb * dB_i[n] + ssp * DSP_f[so + np.uint64(n)])
+            # Pass 2 (a scatter, so scalar): the coefficient gradient.
             if k == 3:
-                V0, V1, V2, V3 = V_i[0], V_i[1], V_i[2], V_i[3]
-                acc[:] = 0.0
-                top = N - N % 4
+                for m in range(acc_f.shape[0]):
+                    acc_f[m] = 0.0
                 for n in range(0, top, 4):
                     _scatter_cubic(e0, n, sp_i, work, ssp, V0, V1, V2, V3)
                     _scatter_cubic(e1, n + 1, sp_i, work, ssp, V0, V1, V2, V3)
@@ -364,14 +389,14 @@ def layer_backward(span, V, B, dB, SP, DSP, dYT, dE, scale_base, scale_sp, mask,
                     _scatter_cubic(e3, n + 3, sp_i, work, ssp, V0, V1, V2, V3)
                 for n in range(top, N):
                     _scatter_cubic(e0, n, sp_i, work, ssp, V0, V1, V2, V3)
-                for m in range(dc.shape[0]):
-                    dc[m] = (e0[m] + e1[m]) + (e2[m] + e3[m])
+                for m in range(row):
+                    dc_f[co + m] = (e0[m] + e1[m]) + (e2[m] + e3[m])
             else:
                 for n in range(N):
-                    s = np.uint64(sp_i[n])
+                    s = np.uint64(co + sp_i[n])
                     w = work[n] * ssp
                     for r in range(k + 1):
-                        dc[s + np.uint64(r)] += w * V_i[r, n]
+                        dc_f[s + np.uint64(r)] += w * V_i[r, n]
 
 
 @njit(cache=True, nogil=True)
