@@ -215,7 +215,7 @@ class KANLayer:
         dcpad = np.empty_like(cpad)
         grads = {"scale_base": np.empty_like(self.scale_base), "scale_sp": np.empty_like(self.scale_sp),
                  "affine": np.zeros_like(self.affine)}
-        layer_backward(span, V, B, dB, SP, DSP, dYT, dE, self.scale_base, self.scale_sp, self.mask, want_dx,
+        layer_backward(span, V, B, dB, cpad, DSP, dYT, dE, self.scale_base, self.scale_sp, self.mask, want_dx,
                        dXT, dcpad, grads["scale_base"], grads["scale_sp"], np.empty(N))
         grads["coef"] = np.ascontiguousarray(dcpad[:, :, self.k:self.k + self.coef.shape[2]])
         if self.symbolic_mask.any():

@@ -307,11 +307,11 @@ def dot_at(a, b, offset, N):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _scatter_cubic(e, n, span, work, ssp, V0, V1, V2, V3):
-    """Add sample n's share of the coefficient gradient, its weight times its four cubic basis
-    values, to the coefficient row e at its span."""
+def _scatter_cubic(e, n, span, work, V0, V1, V2, V3):
+    """Add sample n's weight times its four cubic basis values to the coefficient row e at its
+    span."""
     s = np.uint64(span[n])
-    w = work[n] * ssp
+    w = work[n]
     e[s] += w * V0[n]
     e[s + _1] += w * V1[n]
     e[s + _2] += w * V2[n]
@@ -319,13 +319,18 @@ def _scatter_cubic(e, n, span, work, ssp, V0, V1, V2, V3):
 
 
 @njit(cache=True, nogil=True)
-def layer_backward(span, V, B, dB, SP, DSP, dYT, dE, scale_base, scale_sp, mask, want_dx,
+def layer_backward(span, V, B, dB, cpad, DSP, dYT, dE, scale_base, scale_sp, mask, want_dx,
                    dXT, dcpad, dscale_base, dscale_sp, work):
     """Gradients of a scalar loss given dL/dY as dYT (n_out, N) and, when dE has N rows, an extra
-    per-edge dL/dphi (N, n_out, n_in), from the caches of layer_basis and the spline values SP
-    (and, when want_dx, their derivatives DSP) kept by layer_forward. Writes the parameter
+    per-edge dL/dphi (N, n_out, n_in), from the caches of layer_basis, the padded coefficients
+    cpad and, when want_dx, the spline derivatives DSP kept by layer_forward. Writes the parameter
     gradients (dcpad padded like pad_coef's rows) and, when want_dx, dL/dX as dXT (n_in, N).
     work: scratch of N floats.
+
+    Per edge, with w_n = dL/dphi at sample n, the pass scatters A_m = sum_n w_n B_m(x_n) once and
+    takes both gradients that need the spline from it: dL/dcoef_m = scale_sp * A_m, and
+    dL/dscale_sp = sum_n w_n spline(x_n) = sum_m coef_m A_m, a sum over the coefficient row instead
+    of over the samples.
 
     Per edge the rows of the flat arrays are reached by unsigned offsets rather than views (each
     view costs two atomic reference-count updates, which add up over many small edges)."""
@@ -340,9 +345,9 @@ def layer_backward(span, V, B, dB, SP, DSP, dYT, dE, scale_base, scale_sp, mask,
     if want_dx:
         dXT[:] = 0.0
     dY_f = dYT.reshape(dYT.size)
-    SP_f = SP.reshape(SP.size)
     DSP_f = DSP.reshape(DSP.size)
     dc_f = dcpad.reshape(dcpad.size)
+    c_f = cpad.reshape(cpad.size)
     # four partial sums of the coefficient gradient, over samples n = 0, 1, 2, 3 (mod 4): the
     # scatter's read-modify-writes of neighbouring samples then seldom wait for each other
     acc = np.empty((4, row))
@@ -365,8 +370,8 @@ def layer_backward(span, V, B, dB, SP, DSP, dYT, dE, scale_base, scale_sp, mask,
             go = np.uint64(j * N)
             so = np.uint64((i * n_out + j) * N)
             co = (i * n_out + j) * row
-            # Pass 1 (streams, vectorised): the scale gradients, dL/dx, and each sample's weight
-            # for the coefficient gradient in work.
+            # Pass 1 (streams, vectorised): the base scale's gradient, dL/dx, and each sample's
+            # weight w_n in work.
             if has_dE:
                 for n in range(N):
                     work[n] = (dY_f[go + np.uint64(n)] + dE[n, j, i]) * mk
@@ -374,29 +379,35 @@ def layer_backward(span, V, B, dB, SP, DSP, dYT, dE, scale_base, scale_sp, mask,
                 for n in range(N):
                     work[n] = dY_f[go + np.uint64(n)] * mk
             dscale_base[i, j] = dot_at(work, B_i, _0, N)
-            dscale_sp[i, j] = dot_at(work, SP_f, so, N)
             if want_dx:
                 for n in range(N):
                     dx[n] += work[n] * (sb * dB_i[n] + ssp * DSP_f[so + np.uint64(n)])
-            # Pass 2 (a scatter, so scalar): the coefficient gradient.
+            # Pass 2 (a scatter, so scalar): A_m into the gradient's row of dcpad.
             if k == 3:
                 for m in range(acc_f.shape[0]):
                     acc_f[m] = 0.0
                 for n in range(0, top, 4):
-                    _scatter_cubic(e0, n, sp_i, work, ssp, V0, V1, V2, V3)
-                    _scatter_cubic(e1, n + 1, sp_i, work, ssp, V0, V1, V2, V3)
-                    _scatter_cubic(e2, n + 2, sp_i, work, ssp, V0, V1, V2, V3)
-                    _scatter_cubic(e3, n + 3, sp_i, work, ssp, V0, V1, V2, V3)
+                    _scatter_cubic(e0, n, sp_i, work, V0, V1, V2, V3)
+                    _scatter_cubic(e1, n + 1, sp_i, work, V0, V1, V2, V3)
+                    _scatter_cubic(e2, n + 2, sp_i, work, V0, V1, V2, V3)
+                    _scatter_cubic(e3, n + 3, sp_i, work, V0, V1, V2, V3)
                 for n in range(top, N):
-                    _scatter_cubic(e0, n, sp_i, work, ssp, V0, V1, V2, V3)
+                    _scatter_cubic(e0, n, sp_i, work, V0, V1, V2, V3)
                 for m in range(row):
                     dc_f[co + m] = (e0[m] + e1[m]) + (e2[m] + e3[m])
             else:
                 for n in range(N):
                     s = np.uint64(co + sp_i[n])
-                    w = work[n] * ssp
+                    w = work[n]
                     for r in range(k + 1):
                         dc_f[s + np.uint64(r)] += w * V_i[r, n]
+            # Pass 3, over the row: the spline scale's gradient, and A scaled into dL/dcoef.
+            acc_sp = 0.0
+            for m in range(co, co + row):
+                a = dc_f[m]
+                acc_sp += c_f[m] * a
+                dc_f[m] = ssp * a
+            dscale_sp[i, j] = acc_sp
 
 
 @njit(cache=True, nogil=True)
@@ -505,7 +516,6 @@ def network_loss_grad(x, y, k, P, base_kind, grids, coefs, scale_bases, scale_sp
         Vs = [empty3 for _ in range(L)]
         Bs = [empty2 for _ in range(L)]
         dBs = [empty2 for _ in range(L)]
-        SPs = [empty3 for _ in range(L)]
         DSPs = [empty3 for _ in range(L)]
         for l in range(L):
             n_in, n_out, _ = coefs[l].shape
@@ -522,7 +532,7 @@ def network_loss_grad(x, y, k, P, base_kind, grids, coefs, scale_bases, scale_sp
             layer_forward(span, V, dV, B, cpads[l], scale_bases[l], scale_sps[l], masks[l], YT, empty3, SP, DSP)
             if _any(symbolic_masks[l]):
                 symbolic_forward(h, codes[l], affines[l], symbolic_masks[l], YT, empty3)
-            spans[l], Vs[l], Bs[l], dBs[l], SPs[l], DSPs[l] = span, V, B, dB, SP, DSP
+            spans[l], Vs[l], Bs[l], dBs[l], DSPs[l] = span, V, B, dB, DSP
             h = YT
             inputs[l + 1] = h
         res = np.empty((nL, C))
@@ -541,7 +551,7 @@ def network_loss_grad(x, y, k, P, base_kind, grids, coefs, scale_bases, scale_sp
             dcpad = np.empty_like(cpads[l])
             dsb = np.empty((n_in, n_out))
             dss = np.empty((n_in, n_out))
-            layer_backward(spans[l], Vs[l], Bs[l], dBs[l], SPs[l], DSPs[l], d, empty3, scale_bases[l],
+            layer_backward(spans[l], Vs[l], Bs[l], dBs[l], cpads[l], DSPs[l], d, empty3, scale_bases[l],
                            scale_sps[l], masks[l], want_dx, dXT, dcpad, dsb, dss, work)
             pos = sizes[l]
             for i in range(n_in):
