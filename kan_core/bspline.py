@@ -173,75 +173,6 @@ def uniform_basis_poly(k):
     return P
 
 
-@njit(cache=True, nogil=True)
-def basis_column(t, xs, k, P, span, V, dV, want_d=True):
-    """Local basis of one input column, the hot loop of every pass.
-
-    t (G+2k+1,) knots, xs (N,) inputs. Writes span[n] (-1 outside the extended grid) and, for
-    r = 0..k, V[n, r] = B_{span-k+r}(xs[n]) and, when want_d, dV[n, r] its x-derivative (0
-    outside). Indices span-k+r below 0 or above G+k-1 name no basis function and must be skipped
-    by the caller. Per sample the work is an O(1) span lookup and Horner's rule in the position u
-    inside the span (on a uniform row P = uniform_basis_poly(k) serves every span, and the cubic
-    has a closed form), so it costs the same for any G.
-    """
-    m = t.shape[0]
-    lo_t = t[0]
-    hi_t = t[m - 1]
-    inv_h = np.empty(m - 1)
-    for s in range(m - 1):
-        inv_h[s] = 1.0 / (t[s + 1] - t[s])
-    if is_uniform_row(t):
-        _column_uniform(t, xs, k, P, inv_h, span, V, dV, want_d)
-        return
-    # Knots moved by update_grid: each span's polynomials in u = (x - t_s) / (t_{s+1} - t_s)
-    # come from span_polys, and the span from a table of equal cells over the grid, each knowing
-    # the span at its start, so a short walk finds it in O(1).
-    Q = np.empty((m - 1, k + 1, k + 1))
-    span_polys(t, k, Q)
-    n_cells = 2 * (m - 1)
-    inv_cell = n_cells / (hi_t - lo_t)
-    first = np.empty(n_cells, dtype=np.int64)
-    s = 0
-    for c in range(n_cells):
-        while s < m - 2 and t[s + 1] <= lo_t + c / inv_cell:
-            s += 1
-        first[c] = s
-    for n in range(xs.shape[0]):
-        x = xs[n]
-        if not (x >= lo_t and x < hi_t):
-            _outside(n, span, V, dV)
-            continue
-        s = first[min(int((x - lo_t) * inv_cell), n_cells - 1)]
-        while s > 0 and x < t[s]:
-            s -= 1
-        while s < m - 2 and x >= t[s + 1]:
-            s += 1
-        span[n] = s
-        ih = inv_h[s]
-        _horner(Q[s], k, (x - t[s]) * ih, ih, n, V, dV, want_d)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _outside(n, span, V, dV):
-    span[n] = -1
-    V[n, :] = 0.0
-    dV[n, :] = 0.0
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _horner(Qs, k, u, ih, n, V, dV, want_d):
-    """V[n, r] = sum_p Qs[r, p] u**p and (when want_d) dV[n, r] its x-derivative."""
-    for r in range(k + 1):
-        acc = Qs[r, k]
-        dacc = 0.0
-        for p in range(k - 1, -1, -1):
-            dacc = dacc * u + (p + 1) * Qs[r, p + 1]
-            acc = acc * u + Qs[r, p]
-        V[n, r] = acc
-        if want_d:
-            dV[n, r] = dacc * ih
-
-
 @njit(cache=True, nogil=True, inline="always")
 def cubic_basis(u):
     """The four cubic B-splines that are non-zero on a span of equal knots, at position u in [0, 1)."""
@@ -260,33 +191,94 @@ def cubic_basis_du(u):
 
 
 @njit(cache=True, nogil=True)
-def _column_uniform(t, xs, k, P, inv_h, span, V, dV, want_d):
-    """basis_column on equally spaced knots: the span is the integer part of the scaled input,
-    corrected by one when rounding lands next to a stored knot (the stored knots decide)."""
+def basis_column(t, xs, k, P, span, V, dV, want_d=True):
+    """Local basis of one input column, the hot loop of every pass.
+
+    t (G+2k+1,) knots, xs (N,) inputs. Writes span[n] (-1 outside the extended grid) and, for
+    r = 0..k, V[n, r] = B_{span-k+r}(xs[n]) and, when want_d, dV[n, r] its x-derivative (0
+    outside). Indices span-k+r below 0 or above G+k-1 name no basis function and must be skipped
+    by the caller. Per sample the work is an O(1) span lookup and Horner's rule in the position u
+    inside the span (on a uniform row P = uniform_basis_poly(k) serves every span, and the cubic
+    has a closed form), so it costs the same for any G.
+
+    On equally spaced knots the span is the integer part of the scaled input, corrected by one
+    when rounding lands next to a stored knot (the stored knots decide). On knots moved by
+    update_grid each span's polynomials in u = (x - t_s) / (t_{s+1} - t_s) come from span_polys,
+    and the span from a table of equal cells over the grid, each knowing the span at its start,
+    so a short walk finds it in O(1).
+
+    The per-sample loop calls no helper that takes arrays: numba counts references to every
+    array handed to a function, two atomic updates per call, which cost more than the Horner
+    arithmetic itself.
+    """
     m = t.shape[0]
     lo_t = t[0]
     hi_t = t[m - 1]
-    inv_cell = (m - 1) / (hi_t - lo_t)
+    inv_h = np.empty(m - 1)
+    for s in range(m - 1):
+        inv_h[s] = 1.0 / (t[s + 1] - t[s])
+    uniform = is_uniform_row(t)
+    if uniform:
+        Q = P.reshape((1, k + 1, k + 1))
+        n_cells = m - 1
+    else:
+        Q = np.empty((m - 1, k + 1, k + 1))
+        span_polys(t, k, Q)
+        n_cells = 2 * (m - 1)
+    inv_cell = n_cells / (hi_t - lo_t)
+    first = np.empty(n_cells, dtype=np.int64)
+    s = 0
+    for c in range(n_cells):
+        while s < m - 2 and t[s + 1] <= lo_t + c / inv_cell:
+            s += 1
+        first[c] = s
     for n in range(xs.shape[0]):
         x = xs[n]
         if not (x >= lo_t and x < hi_t):
-            _outside(n, span, V, dV)
+            span[n] = -1
+            for r in range(k + 1):
+                V[n, r] = 0.0
+                dV[n, r] = 0.0
             continue
-        s = min(int((x - lo_t) * inv_cell), m - 2)
-        if s > 0 and x < t[s]:
-            s -= 1
-        elif s < m - 2 and x >= t[s + 1]:
-            s += 1
+        if uniform:
+            s = min(int((x - lo_t) * inv_cell), m - 2)
+            if s > 0 and x < t[s]:
+                s -= 1
+            elif s < m - 2 and x >= t[s + 1]:
+                s += 1
+            q = 0
+        else:
+            s = first[min(int((x - lo_t) * inv_cell), n_cells - 1)]
+            while s > 0 and x < t[s]:
+                s -= 1
+            while s < m - 2 and x >= t[s + 1]:
+                s += 1
+            q = s
         span[n] = s
         ih = inv_h[s]
         u = (x - t[s]) * ih
-        if k == 3:  # the default order in closed form: about three times as fast as Horner
+        if uniform and k == 3:  # the default order in closed form: about three times as fast as Horner
             V[n, 0], V[n, 1], V[n, 2], V[n, 3] = cubic_basis(u)
             if want_d:
                 d0, d1, d2, d3 = cubic_basis_du(u)
                 dV[n, 0], dV[n, 1], dV[n, 2], dV[n, 3] = d0 * ih, d1 * ih, d2 * ih, d3 * ih
-        else:
-            _horner(P, k, u, ih, n, V, dV, want_d)
+            continue
+        if k == 3:  # the cubic on moved knots: Horner's rule written out, the same operations
+            for r in range(4):
+                q1, q2, q3 = Q[q, r, 1], Q[q, r, 2], Q[q, r, 3]
+                V[n, r] = ((q3 * u + q2) * u + q1) * u + Q[q, r, 0]
+                if want_d:
+                    dV[n, r] = ((3.0 * q3 * u + 2.0 * q2) * u + q1) * ih
+            continue
+        for r in range(k + 1):  # Horner's rule for value and derivative
+            acc = Q[q, r, k]
+            dacc = 0.0
+            for p in range(k - 1, -1, -1):
+                dacc = dacc * u + (p + 1) * Q[q, r, p + 1]
+                acc = acc * u + Q[q, r, p]
+            V[n, r] = acc
+            if want_d:
+                dV[n, r] = dacc * ih
 
 
 @njit(cache=True, nogil=True)
