@@ -226,9 +226,9 @@ def basis_column(t, xs, k, P, span, V, dV, want_d=True):
         span_polys(t, k, Q)
         n_cells = 2 * (m - 1)
     inv_cell = n_cells / (hi_t - lo_t)
-    first = np.empty(n_cells, dtype=np.int64)
+    first = np.empty(0 if uniform else n_cells, dtype=np.int64)
     s = 0
-    for c in range(n_cells):
+    for c in range(first.shape[0]):
         while s < m - 2 and t[s + 1] <= lo_t + c / inv_cell:
             s += 1
         first[c] = s

@@ -170,8 +170,8 @@ class KANLayer:
     def basis_cache(self, XT, want_d=True, for_backward=True):
         """Everything about the inputs XT (n_in, N) (samples along the last axis) the passes need:
         span, V, dV, B, dB as laid out by kernels.layer_basis, the padded coefficients, and (when
-        for_backward) room for the forward pass to keep each edge's spline value SP and (when
-        want_d) its derivative DSP for the backward pass."""
+        for_backward) room for the forward pass's spline values SP (scratch) and (when want_d)
+        their derivatives DSP, which the backward pass reads."""
         n_in, N = XT.shape
         span = np.empty((n_in, N), dtype=np.int64)
         V = np.empty((n_in, self.k + 1, N))
@@ -211,6 +211,8 @@ class KANLayer:
         affine)."""
         span, V, _, B, dB, cpad, SP, DSP = cache
         N = XT.shape[1]
+        dYT = np.ascontiguousarray(dYT, dtype=np.float64)  # the kernel reads it as one flat row
+        dE = np.ascontiguousarray(dE, dtype=np.float64)
         dXT = np.empty(XT.shape) if want_dx else _EMPTY2
         dcpad = np.empty_like(cpad)
         grads = {"scale_base": np.empty_like(self.scale_base), "scale_sp": np.empty_like(self.scale_sp),
@@ -365,7 +367,9 @@ class KAN:
         Built once and reused for as long as every layer holds the same array objects: they are
         read-only views sharing the layers' memory, so changes made in place show through, and an
         array replaced by another makes a new set. Arrays of another dtype or order go as copies,
-        made afresh on every call."""
+        made afresh on every call. (A layer array reshaped in place, by assigning its shape,
+        would not be seen; nothing does that.) Copies of the model drop the cache: KAN.copy
+        and __getstate__, which pickling and copy.deepcopy use."""
         layers = self.layers
         current = [getattr(layer, name) for name, _ in KERNEL_ARRAYS for layer in layers]
         cached = self.__dict__.get("_kernel_cache")
@@ -467,6 +471,13 @@ class KAN:
         """Parameters of a KAN of this shape: every edge has G + k coefficients and two scales."""
         width = check_width(width)
         return sum(a * b for a, b in zip(width[:-1], width[1:])) * (grid + k + 2)
+
+    def __getstate__(self):
+        """The model's attributes without the compiled pass's cached views (pickle and
+        copy.deepcopy would otherwise give the copy views of arrays it does not hold)."""
+        state = dict(self.__dict__)
+        state.pop("_kernel_cache", None)
+        return state
 
     def copy(self):
         new = object.__new__(KAN)

@@ -234,7 +234,7 @@ def test_x_times_y_is_recovered_as_two_squares():
     explorer.cleanup()
 
 
-def test_a_new_library_puts_the_pruned_network_back_and_snaps_again():
+def test_a_new_library_puts_the_pruned_network_back_and_snaps_again(monkeypatch):
     explorer = PipelineExplorer(target="product")
     explorer.finish()
     explorer.prune()
@@ -243,7 +243,8 @@ def test_a_new_library_puts_the_pruned_network_back_and_snaps_again():
     n_loss = len(explorer.loss_source.data["step"])
     explorer.snap()
     explorer.retrain()
-    explorer.tick()
+    monkeypatch.setattr(wp, "TICK_BUDGET_S", 0.0)   # one step per tick: the retraining is still on
+    explorer.tick()                                # however fast the engine runs its 50 steps
     assert explorer.running
     explorer.library = ["x", "x^2", "sin"]        # while the constants retrain
     assert explorer.stage == "pruned" and not explorer.running and explorer.callback is None
