@@ -37,7 +37,8 @@ Garbage collection: the objects loaded at startup are frozen (``settle_startup_o
 full collections CPython would start on its own are left to ``memory_return_check``, run every few
 seconds by ``start_memory_return``: a full collection freezes every student of the process, so it
 runs when the last student of the process has left (then also handing freed memory back to the
-operating system with glibc's ``malloc_trim``), or when the process has grown by 192 MB since the
+operating system with glibc's ``malloc_trim``, and repeated a few checks later while it still finds
+garbage), or when the process has grown by 192 MB since the
 last one, beyond 16 MB for each session it has gained meanwhile. Panel's own collection after
 each session's end is switched off too. (Where the process size cannot be read, without
 ``/proc``, CPython keeps its own rule.)
@@ -68,6 +69,7 @@ DIAGNOSTICS_TAG = "kx-diagnostics"
 MEMORY_RETURN_S = 5.0       # how often start_memory_return looks for ended sessions
 GROWTH_PER_COLLECTION_MB = 192.0    # growth of a process, with students in it, that calls for a full collection ...
 SESSION_MB = 16.0           # ... beyond this much for each session it has gained since the last one
+SETTLE_PASSES = 3           # more passes in an emptied process while each still finds garbage
 FULL_COLLECTIONS_OFF = 1_000_000_000    # a threshold for the oldest generation never reached
 
 # The names under which numpy's bundled OpenBLAS (or a system one) exports its thread setter.
@@ -207,18 +209,17 @@ def send_stranded_messages():
 
 
 def return_memory():
-    """A full garbage collection, then glibc's malloc_trim: hand freed memory back to the system.
-    Returns True if malloc_trim was found."""
-    gc.collect()
+    """A full garbage collection, then glibc's malloc_trim (where found): hand freed memory back to
+    the system. Returns the number of unreachable objects the collection found."""
+    found = gc.collect()
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
-        return False
+        return found
     trim = getattr(libc, "malloc_trim", None)
-    if trim is None:
-        return False
-    trim(0)
-    return True
+    if trim is not None:
+        trim(0)
+    return found
 
 
 def memory_return_check(server_context, give_back=None, collect=None, rss=None, growth_mb=GROWTH_PER_COLLECTION_MB,
@@ -229,7 +230,11 @@ def memory_return_check(server_context, give_back=None, collect=None, rss=None, 
     students; 0.4-0.5 s once the startup objects are frozen):
 
     - once sessions have ended and none is left in the process: return_memory() (a full pass and
-      malloc_trim), felt by nobody;
+      malloc_trim), felt by nobody; and again at the next checks while the process stays empty and
+      the previous pass found garbage (at most ``SETTLE_PASSES`` more). A page still in use at the
+      first pass (by a worker thread finishing a training tick for a tab that had just closed, say)
+      survives it into the oldest generation; once released it is garbage that no later pass
+      would reach while the process stays empty (the load test saw one such page, 120 s on);
     - while students remain, only when the process has grown by ``growth_mb`` since the last full
       pass, beyond ``session_mb`` for each session more than it had then (what arriving students
       need is not garbage): the pages of students who reloaded or left, and any other garbage in
@@ -240,7 +245,7 @@ def memory_return_check(server_context, give_back=None, collect=None, rss=None, 
     after every few ended sessions was also tried: it came in the middle of a class (a reload or
     two, plus the warm-up's sessions) and froze 13 students for 0.6 s."""
     measure = rss or rss_mb
-    seen = {"sessions": set(), "ended": False, "rss": measure(), "count": 0}
+    seen = {"sessions": set(), "ended": False, "rss": measure(), "count": 0, "settle": 0}
 
     def check():
         now = {id(s) for s in server_context.sessions}
@@ -249,8 +254,11 @@ def memory_return_check(server_context, give_back=None, collect=None, rss=None, 
         size = measure()
         if seen["rss"] is None:         # no reading at the start (or the last one failed): from now
             seen.update(rss=size, count=len(now))
-        if seen["ended"] and not now:
-            (give_back or return_memory)()
+        if now:
+            seen["settle"] = 0          # a student came: no more passes for the emptied process
+        if not now and (seen["ended"] or seen["settle"]):
+            found = (give_back or return_memory)() or 0
+            seen["settle"] = (SETTLE_PASSES if seen["ended"] else seen["settle"] - 1) if found > 0 else 0
         elif (size is not None and seen["rss"] is not None and
               size - seen["rss"] - session_mb * max(0, len(now) - seen["count"]) >= growth_mb):
             (collect or gc.collect)()

@@ -133,6 +133,92 @@ def test_memory_goes_back_once_the_last_session_of_the_process_has_ended():
     assert calls == [0]
 
 
+def test_an_emptied_process_collects_again_while_each_pass_still_finds_garbage():
+    """The first pass after the last student left can come while a worker thread still holds a
+    closed tab's page (a training tick finishing); later passes free it, and stop once a pass finds
+    nothing, after at most SETTLE_PASSES more, or when a student arrives."""
+    from types import SimpleNamespace
+
+    from app import app_hooks
+
+    calls, found = [], iter([500, 40, 0, 7, 7, 7, 7, 7, 7, 3])
+    context = SimpleNamespace(sessions=[object()])
+    check = app_hooks.memory_return_check(context, give_back=lambda: calls.append(1) or next(found))
+    check()
+    context.sessions = []
+    for _ in range(5):
+        check()
+    assert len(calls) == 3            # 500 and 40 found: again; 0 found: done
+    context.sessions = [object()]     # a student comes and goes
+    check()
+    context.sessions = []
+    for _ in range(8):
+        check()
+    assert len(calls) == 3 + 1 + app_hooks.SETTLE_PASSES      # garbage every time: bounded
+    context.sessions = [object()]
+    check()
+    context.sessions = []
+    check()                           # 7 found: one more pass is due ...
+    context.sessions = [object()]     # ... but a student arrived first
+    check()
+    context.sessions = context.sessions[:]
+    check()
+    assert len(calls) == 3 + 1 + app_hooks.SETTLE_PASSES + 1
+
+
+def test_a_page_a_worker_thread_held_through_the_first_pass_is_freed_by_the_next():
+    """With real collections: a cycle (a stand-in for a closed tab's page) that a thread still uses
+    during the emptied process's first pass survives it into the oldest generation, where young
+    collections never look; the next check's pass frees it."""
+    import gc
+    import threading
+    import weakref
+    from types import SimpleNamespace
+
+    from app import app_hooks
+
+    class Page:
+        pass
+
+    page = Page()
+    page.me = page                    # garbage only a full pass can free
+    gone = weakref.ref(page)
+    started, release = threading.Event(), threading.Event()
+
+    def tick(held):                   # the worker finishing a tick for the closed tab
+        started.set()
+        release.wait(10)
+        del held
+
+    worker = threading.Thread(target=tick, args=(page,))
+    del page
+    thresholds = gc.get_threshold()
+    gc.set_threshold(thresholds[0], thresholds[1], app_hooks.FULL_COLLECTIONS_OFF)    # as served
+    try:
+        worker.start()
+        started.wait(10)
+        context = SimpleNamespace(sessions=[object()])
+        check = app_hooks.memory_return_check(context, give_back=app_hooks.return_memory)
+        check()
+        context.sessions = []
+        junk = [[] for _ in range(3)]
+        for a, b in zip(junk, junk[1:] + junk[:1]):
+            a.append(b)               # other students' garbage: the first pass finds some
+        del junk, a, b
+        check()
+        assert gone() is not None     # the thread still held it
+        release.set()
+        worker.join(10)
+        gc.collect(0)
+        gc.collect(1)
+        assert gone() is not None     # young passes do not reach it
+        check()
+        assert gone() is None
+    finally:
+        release.set()
+        gc.set_threshold(*thresholds)
+
+
 def test_with_students_remaining_a_full_collection_waits_for_enough_garbage():
     """With students still working, a full garbage collection (which freezes them all) runs only
     once the process has grown by the limit beyond what its present sessions need: not while a
