@@ -37,11 +37,10 @@ Garbage collection: the objects loaded at startup are frozen (``settle_startup_o
 full collections CPython would start on its own are left to ``memory_return_check``, run every few
 seconds by ``start_memory_return``: a full collection freezes every student of the process, so it
 runs when the last student of the process has left (then also handing freed memory back to the
-operating system with glibc's ``malloc_trim``, and repeated a few checks later while it still finds
-garbage), or when the process has grown by 192 MB since the
-last one, beyond 16 MB for each session it has gained meanwhile. Panel's own collection after
-each session's end is switched off too. (Where the process size cannot be read, without
-``/proc``, CPython keeps its own rule.)
+operating system with glibc's ``malloc_trim``, and repeated at the next few checks while it still
+finds garbage), or when the process has grown by 192 MB since the last one, beyond 16 MB for each
+session it has gained meanwhile. Panel's own collection after each session's end is switched off
+too. (Where the process size cannot be read, without ``/proc``, CPython keeps its own rule.)
 
 Diagnostics: with ``KX_DIAGNOSTICS=SECONDS`` in the environment every server process logs a line
 ``kx-diagnostics pid=... sessions=... connected=... periodic_callbacks=... tasks=... threads=...
@@ -234,7 +233,8 @@ def memory_return_check(server_context, give_back=None, collect=None, rss=None, 
       the previous pass found garbage (at most ``SETTLE_PASSES`` more). A page still in use at the
       first pass (by a worker thread finishing a training tick for a tab that had just closed, say)
       survives it into the oldest generation; once released it is garbage that no later pass
-      would reach while the process stays empty (the load test saw one such page, 120 s on);
+      would reach while the process stays empty (a load test in CI found a page alive 120 s after
+      its tab had closed);
     - while students remain, only when the process has grown by ``growth_mb`` since the last full
       pass, beyond ``session_mb`` for each session more than it had then (what arriving students
       need is not garbage): the pages of students who reloaded or left, and any other garbage in
